@@ -1,0 +1,182 @@
+"""Command line: parses arguments, sets up logging, calls the library, formats output. Nothing else.
+
+Exit codes (also in README):
+  0  the run completed (single feeds or pages may have failed: they are recorded, not fatal)
+  1  the run failed unexpectedly (see the log and `monitor status`)
+  2  bad configuration or usage
+  3  another `monitor run` is already running (run lock held)
+  4  the database stayed locked by another process: nothing was lost (fetched work is spooled)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from monitor import __version__
+from monitor.config import Config, load_config
+from monitor.errors import ConfigError, DatabaseLockedError, RunLockedError
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_BUSY, EXIT_DB_LOCKED = 0, 1, 2, 3, 4
+
+app = typer.Typer(help="Media monitoring for Indonesian government PR teams.", no_args_is_help=True,
+                  add_completion=False)
+feeds_app = typer.Typer(help="Check the feeds in feeds.yaml.", no_args_is_help=True)
+app.add_typer(feeds_app, name="feeds")
+
+ConfigOption = typer.Option("feeds.yaml", "--config", "-c", envvar="MONITOR_CONFIG", help="Path to feeds.yaml.")
+DbOption = typer.Option("data/monitor.duckdb", "--db", envvar="MONITOR_DB", help="Path to the DuckDB file.")
+
+
+def _setup_logging(verbose: int, quiet: bool) -> None:
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+def _load(config_path: str) -> Config:
+    try:
+        return load_config(config_path)
+    except ConfigError as exc:
+        typer.echo(f"configuration error: {exc}", err=True)
+        raise typer.Exit(EXIT_CONFIG) from None
+
+
+@app.callback()
+def main(verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More log output (-vv for debug)."),
+         quiet: bool = typer.Option(False, "--quiet", "-q", help="Only warnings and errors."),
+         version: bool = typer.Option(False, "--version", help="Print the version and exit.")) -> None:
+    """monitor: pull Indonesian news feeds, find agency mentions, keep everything in DuckDB."""
+    if version:
+        typer.echo(__version__)
+        raise typer.Exit(0)
+    _setup_logging(verbose, quiet)
+
+
+def execute_run(config: Config, db: str, *, force: bool = False, trigger: str = "cli", show_progress: bool = False):
+    """Run one pass under the run lock with the real network and extraction sandbox. Returns the summary."""
+    from monitor.extract import ExtractionSandbox
+    from monitor.fetch import FetchPolicy, make_client
+    from monitor.pipeline import run_lock, run_once
+    from monitor.store import Store
+
+    settings = config.settings
+    with run_lock(db):
+        store = Store(db, lock_timeout_s=settings.db_lock_timeout_s)
+        sandbox = ExtractionSandbox(settings.extract_workers, settings.extract_timeout_s, settings.extract_memory_mb,
+                                    min_text_chars=settings.min_text_chars, languages=tuple(settings.languages))
+        with make_client(FetchPolicy.from_settings(settings)) as client, sandbox, _progress(show_progress) as progress:
+            return run_once(config, store, client, sandbox, force=force, progress=progress, trigger=trigger)
+
+
+@contextlib.contextmanager
+def _progress(enabled: bool):
+    if not enabled:
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        yield update
+
+
+def _print_summary(summary) -> None:
+    typer.echo(
+        f"run {summary.run_id}: {summary.status}\n"
+        f"  feeds: {summary.feeds_due} due, {summary.feeds_ok} ok, {summary.feeds_not_modified} not modified, "
+        f"{summary.feeds_failed} failed\n"
+        f"  articles: {summary.new_articles} new, {summary.duplicates} duplicates, "
+        f"{summary.extraction_failures} extraction failures, {summary.pages_failed} page fetch failures\n"
+        f"  elapsed: {summary.elapsed_s:.1f}s")
+    for name, reason in summary.feed_failures[:20]:
+        typer.echo(f"  feed failed: {name}: {reason}")
+    if summary.spooled_batches:
+        typer.echo(f"  database locked: {summary.spooled_batches} batch(es) spooled, written on the next run")
+    if summary.error:
+        typer.echo(f"  error: {summary.error}", err=True)
+
+
+@app.command()
+def run(config: str = ConfigOption, db: str = DbOption,
+        force: bool = typer.Option(False, "--force", help="Fetch every feed now, even if it is not due.")) -> None:
+    """One pass: fetch due feeds, fetch and extract new pages, dedupe, detect agency mentions, store."""
+    cfg = _load(config)
+    try:
+        summary = execute_run(cfg, db, force=force, show_progress=sys.stdout.isatty())
+    except RunLockedError as exc:
+        typer.echo(f"not started: {exc}", err=True)
+        raise typer.Exit(EXIT_BUSY) from None
+    except DatabaseLockedError as exc:
+        typer.echo(f"not started: {exc}", err=True)
+        raise typer.Exit(EXIT_DB_LOCKED) from None
+    _print_summary(summary)
+    if summary.status == "db_locked" or summary.spooled_batches:
+        raise typer.Exit(EXIT_DB_LOCKED)
+    if summary.status == "failed":
+        raise typer.Exit(EXIT_FAILED)
+
+
+@feeds_app.command("check")
+def feeds_check(config: str = ConfigOption,
+                fetch: bool = typer.Option(False, "--fetch", help="Probe each feed once over the network."),
+                only: Optional[list[str]] = typer.Option(None, "--feed", help="Only these feed names.")) -> None:
+    """Validate feeds.yaml and, with --fetch, probe each feed once (nothing is written)."""
+    cfg = _load(config)
+    typer.echo(f"{config}: valid: {len(cfg.feeds)} feeds from {len({f.outlet for f in cfg.feeds})} outlets, "
+               f"{len(cfg.agencies)} agencies, {len(cfg.topics)} topics")
+    if not fetch:
+        return
+    from monitor.probe import probe_feeds
+
+    failures = 0
+    for line in probe_feeds(cfg, only):
+        failures += line["status"] != "ok"
+        typer.echo(f"{line['status']:<11} {line['feed']:<34} {line['detail']}")
+    typer.echo(f"{len(cfg.feeds if not only else only) - failures} ok, {failures} not ok")
+
+
+@app.command()
+def status(db: str = DbOption, config: str = ConfigOption,
+           format: str = typer.Option("table", "--format", help="table or json")) -> None:
+    """Last runs, per-feed health (last success, consecutive failures, next due time) and row counts."""
+    from monitor.status import collect_status, render_status
+
+    if not Path(db).exists():
+        typer.echo(f"no database at {db} yet: run `monitor run` first", err=True)
+        raise typer.Exit(EXIT_CONFIG)
+    try:
+        report = collect_status(db)
+    except DatabaseLockedError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(EXIT_DB_LOCKED) from None
+    if format == "json":
+        typer.echo(json.dumps(report, default=str, indent=2))
+    else:
+        typer.echo(render_status(report))
+
+
+@app.command()
+def demo(db: Optional[str] = typer.Option(None, "--db", help="Keep the demo database here (default: a temporary file)."),
+         workers: int = typer.Option(1, "--workers", help="Extraction worker processes.")) -> None:
+    """Offline tour: serve the bundled SAMPLE feeds and pages on 127.0.0.1, run the pipeline, show results."""
+    from monitor.demo import run_demo
+
+    code = run_demo(db, workers=workers, echo=typer.echo)
+    raise typer.Exit(code)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,241 @@
+"""Load and validate feeds.yaml once, at the entry point.
+
+Every error names the file, the entry and the field, e.g.
+``feeds.yaml: feeds[3] (name='antara-terkini'): url: URL scheme must be http or https``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from monitor.errors import ConfigError
+
+AgencyType = Literal["kementerian", "kemenko", "lembaga", "lembaga_negara", "badan", "provinsi", "kantor_presiden"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Settings(_Strict):
+    allow_private_networks: bool = False
+    timezone: str = "Asia/Jakarta"
+    user_agent: str = "Mozilla/5.0 (compatible; monitor/0.1; +https://github.com/monitor-id/monitor)"
+    fetch_interval_minutes: int = Field(60, ge=1)
+    max_backoff_hours: float = Field(24.0, gt=0)
+    connect_timeout_s: float = Field(10.0, gt=0)
+    total_timeout_s: float = Field(30.0, gt=0)
+    max_body_mb: float = Field(15.0, gt=0)
+    max_items_per_feed: int = Field(2000, ge=1)
+    max_url_length: int = Field(2048, ge=64)
+    max_redirects: int = Field(5, ge=0, le=20)
+    per_host_concurrency: int = Field(2, ge=1, le=8)
+    per_host_gap_s: float = Field(1.0, ge=0)
+    fetch_workers: int = Field(8, ge=1, le=64)
+    extract_workers: int = Field(2, ge=0, le=32)
+    extract_timeout_s: float = Field(20.0, gt=0)
+    extract_memory_mb: int = Field(1024, ge=128)
+    min_text_chars: int = Field(300, ge=0)
+    languages: list[str] = ["id", "en"]
+    page_batch_size: int = Field(50, ge=1)
+    max_page_attempts: int = Field(4, ge=1)
+    near_duplicate_threshold: float = Field(0.5, gt=0, lt=1)
+    dedupe_window_days: int = Field(14, ge=1)
+    db_lock_timeout_s: float = Field(20.0, ge=0)
+
+    @field_validator("user_agent")
+    @classmethod
+    def _ascii_user_agent(cls, value: str) -> str:
+        # httpx refuses non-ASCII header values before sending, which looks like every site failing at once.
+        if not value.isascii():
+            raise ValueError("user_agent must be ASCII (httpx rejects non-ASCII header values)")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(value)
+        except Exception as exc:  # ZoneInfoNotFoundError, ValueError
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+
+class FeedConfig(_Strict):
+    name: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    url: str
+    outlet: str = Field(min_length=1)
+    language: str = "id"
+    section: str | None = None
+    region: str | None = None
+    interval_minutes: int | None = Field(None, ge=1)
+    enabled: bool = True
+    kind: Literal["rss", "google_news"] = "rss"
+    notes: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _valid_url(cls, value: str) -> str:
+        return validate_http_url(value)
+
+
+class FormerName(_Strict):
+    name: str
+    alias: str | None = None
+    until: dt.date | None = None
+
+
+class AgencyConfig(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    name: str = Field(min_length=3)
+    type: AgencyType
+    parent: str | None = None
+    abbreviations: list[str] = []
+    aliases: list[str] = []
+    leader_titles: list[str] = []
+    former_names: list[FormerName] = []
+    place_names: list[str] = []  # provinces: expanded into government forms (Pemprov X, Gubernur X, ...)
+    exclude_phrases: list[str] = []  # regular expressions; a match inside one of them does not count
+    notes: str | None = None
+
+    @field_validator("exclude_phrases")
+    @classmethod
+    def _valid_regexes(cls, values: list[str]) -> list[str]:
+        import re
+
+        for value in values:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression {value!r}: {exc}") from None
+        return values
+
+
+class TopicConfig(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    name: str
+    description: str
+    keywords: list[str] = []
+
+
+class Config(_Strict):
+    settings: Settings = Settings()
+    feeds: list[FeedConfig] = []
+    agencies: list[AgencyConfig] = []
+    topics: list[TopicConfig] = []
+    source: str = "<memory>"
+
+    def agency(self, agency_id: str) -> AgencyConfig:
+        for agency in self.agencies:
+            if agency.id == agency_id:
+                return agency
+        raise KeyError(agency_id)
+
+
+def validate_http_url(value: str) -> str:
+    """Return `value` if it is an absolute http(s) URL with a host, else raise ValueError."""
+    value = value.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(f"URL scheme must be http or https, got {parts.scheme or 'none'!r}")
+    if not parts.hostname:
+        raise ValueError("URL has no host")
+    if any(ch.isspace() for ch in value):
+        raise ValueError("URL contains whitespace")
+    return value
+
+
+def _entry_label(raw: Any, loc: tuple) -> tuple[str, tuple]:
+    """Turn a pydantic location into ('feeds[3] (name=...)', remaining field path)."""
+    if len(loc) >= 2 and isinstance(loc[0], str) and isinstance(loc[1], int):
+        section, index = loc[0], loc[1]
+        label = f"{section}[{index}]"
+        try:
+            item = raw[section][index]
+            key = item.get("name") if section == "feeds" else item.get("id")
+            if key:
+                label += f" ({'name' if section == 'feeds' else 'id'}={key!r})"
+        except (KeyError, IndexError, TypeError, AttributeError):
+            pass
+        return label, loc[2:]
+    if loc:
+        return str(loc[0]), loc[1:]
+    return "<top>", ()
+
+
+def _cross_checks(config: Config, path: str) -> None:
+    def fail(entry: str, field: str, message: str) -> None:
+        raise ConfigError(f"{path}: {entry}: {field}: {message}")
+
+    seen: dict[str, int] = {}
+    for index, feed in enumerate(config.feeds):
+        if feed.name in seen:
+            fail(f"feeds[{index}] (name={feed.name!r})", "name", f"duplicate feed name (also feeds[{seen[feed.name]}])")
+        seen[feed.name] = index
+    ids: dict[str, int] = {}
+    for index, agency in enumerate(config.agencies):
+        if agency.id in ids:
+            fail(f"agencies[{index}] (id={agency.id!r})", "id", f"duplicate agency id (also agencies[{ids[agency.id]}])")
+        ids[agency.id] = index
+    forms: dict[str, str] = {}
+    for index, agency in enumerate(config.agencies):
+        if agency.parent and agency.parent not in ids:
+            fail(f"agencies[{index}] (id={agency.id!r})", "parent", f"unknown agency id {agency.parent!r}")
+        own = [agency.name, *agency.abbreviations, *agency.aliases, *agency.leader_titles]
+        own += [f.name for f in agency.former_names] + [f.alias for f in agency.former_names if f.alias]
+        for form in dict.fromkeys(own):
+            key = " ".join(form.split())
+            other = forms.get(key)
+            if other and other != agency.id:
+                fail(f"agencies[{index}] (id={agency.id!r})", "aliases", f"{form!r} is also used by agency {other!r}")
+            forms[key] = agency.id
+    topic_ids: set[str] = set()
+    for index, topic in enumerate(config.topics):
+        if topic.id in topic_ids:
+            fail(f"topics[{index}] (id={topic.id!r})", "id", "duplicate topic id")
+        topic_ids.add(topic.id)
+
+
+def parse_config(raw: Any, path: str = "<memory>") -> Config:
+    """Validate an already-loaded YAML document."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: <top>: expected a mapping with settings/feeds/agencies/topics")
+    try:
+        config = Config.model_validate({**raw, "source": path})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        entry, field_path = _entry_label(raw, tuple(first["loc"]))
+        field = ".".join(str(p) for p in field_path) or "<entry>"
+        message = first["msg"]
+        if first["type"] == "extra_forbidden":
+            message = "unknown key"
+        more = f" (and {exc.error_count() - 1} more errors)" if exc.error_count() > 1 else ""
+        raise ConfigError(f"{path}: {entry}: {field}: {message}{more}") from None
+    _cross_checks(config, path)
+    return config
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate feeds.yaml; raise ConfigError naming file, entry and field."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "<yaml>"
+        raise ConfigError(f"{path}: {where}: <syntax>: {getattr(exc, 'problem', exc)}") from None
+    return parse_config(raw, str(path))

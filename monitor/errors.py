@@ -1,0 +1,66 @@
+"""The project's exception tree.
+
+    MonitorError
+    ├── ConfigError              feeds.yaml is invalid (names file, entry, field); nothing is written
+    ├── RunLockedError           another `monitor run` holds the run lock
+    ├── DatabaseLockedError      another process holds the DuckDB file after all retries
+    └── FetchError               one HTTP fetch failed; carries a short `reason`
+        ├── RetryableFetchError  worth trying again later: timeouts, 5xx, 429, connection resets
+        │   └── RateLimitedError 429/503 with an optional Retry-After delay
+        └── PermanentFetchError  retrying will not help: 4xx, blocked address, bad scheme,
+            ├── BlockedAddressError   private/loopback/link-local target refused
+            └── TooLargeError         decoded body above the cap
+
+Stages never raise these for a single bad item: they turn them into status + reason rows.
+"""
+
+from __future__ import annotations
+
+
+class MonitorError(Exception):
+    """Base class of every error the monitor raises on purpose."""
+
+
+class ConfigError(MonitorError):
+    """feeds.yaml could not be loaded or validated."""
+
+
+class RunLockedError(MonitorError):
+    """Another run holds the run lock."""
+
+
+class DatabaseLockedError(MonitorError):
+    """The DuckDB file stayed locked by another process after all retries."""
+
+
+class FetchError(MonitorError):
+    """An HTTP fetch failed. `reason` is short and stored as data."""
+
+    retryable = False
+
+    def __init__(self, reason: str, *, status_code: int | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.status_code = status_code
+
+
+class RetryableFetchError(FetchError):
+    retryable = True
+
+
+class RateLimitedError(RetryableFetchError):
+    def __init__(self, reason: str, *, status_code: int | None = None, retry_after: float | None = None):
+        super().__init__(reason, status_code=status_code)
+        self.retry_after = retry_after
+
+
+class PermanentFetchError(FetchError):
+    retryable = False
+
+
+class BlockedAddressError(PermanentFetchError):
+    pass
+
+
+class TooLargeError(PermanentFetchError):
+    pass

@@ -1,0 +1,246 @@
+"""Page bytes → article text and metadata (trafilatura), bounded in time and memory.
+
+`extract_page()` is a pure function. `ExtractionSandbox` runs it in worker processes that can be killed:
+signals cannot interrupt lxml, so a pathological page is stopped by terminating its worker, and each
+worker runs under an address-space limit and is recycled after a number of pages to stop memory creep.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import multiprocessing as mp
+import re
+import time
+from dataclasses import asdict, dataclass
+
+from monitor.urls import clean_url
+
+log = logging.getLogger(__name__)
+
+PAYWALL_MARKERS = (
+    "berlangganan untuk membaca", "baca selengkapnya dengan berlangganan", "konten premium", "khusus pelanggan",
+    "silakan berlangganan", "langganan sekarang", "masuk untuk membaca", "subscribe to continue reading",
+    "subscribe to read", "this article is for subscribers", "artikel ini khusus",
+)
+JS_MARKERS = ("aktifkan javascript", "enable javascript", "javascript is required", "please enable js")
+
+# Function words that tell Indonesian, Malay and English apart. Indonesian and Malay share most words;
+# the pairs below are where everyday news usage differs (tidak/tak, bisa/boleh, pemerintah/kerajaan, ...).
+LANGUAGE_WORDS = {
+    "id": {"yang", "dan", "di", "ini", "itu", "dengan", "untuk", "tidak", "dari", "dalam", "akan", "pada", "juga",
+           "bisa", "sudah", "karena", "kata", "pemerintah", "saat", "telah", "menjadi", "oleh", "sebagai", "kami",
+           "mereka", "tersebut", "bahwa", "namun", "masyarakat", "warga", "adalah", "hingga", "usai", "seperti"},
+    "ms": {"kerajaan", "boleh", "daripada", "kerana", "iaitu", "beliau", "manakala", "bagi", "ialah", "telah",
+           "tidak", "yang", "dan", "di", "ini", "itu", "dengan", "untuk", "dari", "dalam", "akan", "pada", "juga",
+           "negeri", "rakyat", "dapat", "sahaja", "selepas", "supaya", "semasa", "mahkamah", "syarikat", "ringgit"},
+    "en": {"the", "and", "of", "to", "in", "is", "that", "for", "on", "with", "as", "was", "by", "said", "it", "from",
+           "at", "are", "be", "has", "have", "government", "will", "this", "which", "minister", "were", "its"},
+}
+MALAY_ONLY = {"kerajaan", "daripada", "kerana", "iaitu", "manakala", "ialah", "sahaja", "selepas", "semasa", "syarikat", "ringgit", "beliau"}
+INDONESIAN_ONLY = {"tidak", "bisa", "karena", "pemerintah", "saat", "usai", "tersebut", "warga", "hingga", "kata"}
+
+
+@dataclass
+class ExtractedPage:
+    """Outcome of extracting one page. `status` is ok | partial | too_short | wrong_language | no_text | failed | timeout."""
+
+    status: str
+    reason: str | None
+    title: str | None = None
+    author: str | None = None
+    published: str | None = None  # as trafilatura found it (ISO date), parsed later
+    site_name: str | None = None
+    text: str | None = None
+    language: str | None = None
+    canonical_url: str | None = None
+    content_hash: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def detect_language(text: str) -> str | None:
+    """'id', 'ms', 'en' or None, from function-word counts (documented in docs/schema.md)."""
+    words = re.findall(r"[a-z']+", text.lower()[:20000])
+    if len(words) < 8:
+        return None
+    counts = {lang: sum(1 for w in words if w in vocab) for lang, vocab in LANGUAGE_WORDS.items()}
+    best = max(counts, key=counts.get)
+    if counts[best] / len(words) < 0.08:
+        return "other"
+    if best in ("id", "ms") or counts["id"] > counts["en"]:
+        malay = sum(1 for w in words if w in MALAY_ONLY)
+        indonesian = sum(1 for w in words if w in INDONESIAN_ONLY)
+        return "ms" if malay > indonesian * 1.5 and malay >= 2 else "id"
+    return best
+
+
+def decode_html(body: bytes, content_type: str | None) -> str:
+    """Decode by HTTP charset, then <meta charset>, then detection; cp1252-labelled-as-UTF-8 survives."""
+    candidates: list[str] = []
+    if content_type:
+        match = re.search(r"charset=([\w.:-]+)", content_type, re.I)
+        if match:
+            candidates.append(match.group(1).strip("'\""))
+    head = body[:4096].decode("ascii", errors="ignore")
+    match = re.search(r"<meta[^>]+charset=['\"]?([\w.:-]+)", head, re.I)
+    if match:
+        candidates.append(match.group(1))
+    for encoding in candidates:
+        try:
+            return body.decode(encoding)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(body[:200000]).best()
+    return str(best) if best is not None else body.decode("cp1252", errors="replace")
+
+
+def content_hash(text: str) -> str:
+    """Hash of the text with case, punctuation and whitespace removed (identical-text detection)."""
+    normalised = " ".join(re.findall(r"\w+", text.lower()))
+    return hashlib.sha1(normalised.encode("utf-8")).hexdigest()[:16]
+
+
+def extract_page(body: bytes, url: str, content_type: str | None = None, *, min_text_chars: int = 300,
+                 languages: tuple[str, ...] = ("id", "en")) -> ExtractedPage:
+    """Extract one page. Never raises for a bad page: the outcome is in `status` and `reason`."""
+    import trafilatura
+
+    try:
+        html = decode_html(body, content_type)
+        doc = trafilatura.bare_extraction(html, url=url, with_metadata=True, include_comments=False,
+                                          include_tables=False, favor_precision=True)
+    except Exception as exc:  # trafilatura/lxml raise many types on hostile input
+        return ExtractedPage("failed", f"extraction error: {type(exc).__name__}: {str(exc)[:200]}")
+    if doc is None:
+        reason = "no text extracted"
+        if len(body) > 100_000:
+            reason += f" from a {len(body)}-byte page (deep nesting or script-only page?)"
+        return ExtractedPage("no_text", reason)
+    data = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
+    text = (data.get("text") or "").strip()
+    title = (data.get("title") or "").strip()
+    if title and text.split("\n", 1)[0].strip() == title:
+        text = text.split("\n", 1)[1].strip() if "\n" in text else ""  # the <h1> repeats the title
+    canonical = None
+    match = re.search(r"<link[^>]+rel=['\"]canonical['\"][^>]*>", html[:200000], re.I)
+    if match:
+        href = re.search(r"href=['\"]([^'\"]+)['\"]", match.group(0), re.I)
+        if href and href.group(1).startswith(("http://", "https://", "/")):
+            canonical = clean_url(href.group(1), base=url)
+    page = ExtractedPage(
+        status="ok", reason=None, title=data.get("title"), author=data.get("author"), published=data.get("date"),
+        site_name=data.get("sitename"), text=text or None, language=detect_language(text) if text else None,
+        canonical_url=canonical, content_hash=content_hash(text) if text else None,
+    )
+    lowered = text.lower()
+    if not text:
+        page.status, page.reason = "no_text", "page has no main text"
+    elif any(marker in lowered for marker in JS_MARKERS) and len(text) < 2 * min_text_chars:
+        page.status, page.reason = "too_short", "page needs JavaScript to render its text"
+    elif any(marker in lowered for marker in PAYWALL_MARKERS) and len(text) < 2500:
+        page.status, page.reason = "partial", "paywall or subscription teaser"
+    elif len(text) < min_text_chars:
+        page.status, page.reason = "too_short", f"only {len(text)} characters of text (minimum {min_text_chars})"
+    elif page.language not in languages:
+        page.status, page.reason = "wrong_language", f"language {page.language or 'unknown'} not in {list(languages)}"
+    return page
+
+
+def _limit_memory(memory_mb: int) -> None:
+    try:
+        import resource
+
+        limit = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ImportError, ValueError, OSError):  # not on this platform, or already lower
+        pass
+
+
+def _worker(args: tuple) -> dict:
+    body, url, content_type, min_chars, languages = args
+    try:
+        return extract_page(body, url, content_type, min_text_chars=min_chars, languages=languages).to_dict()
+    except MemoryError:
+        return ExtractedPage("failed", "extraction ran out of memory").to_dict()
+
+
+class ExtractionSandbox:
+    """Extract pages in killable worker processes, each under a time and memory bound.
+
+    workers=0 extracts in this process (no time bound): for tests of the extraction logic only.
+    """
+
+    def __init__(self, workers: int = 2, timeout_s: float = 20.0, memory_mb: int = 1024, pages_per_worker: int = 200,
+                 min_text_chars: int = 300, languages: tuple[str, ...] = ("id", "en")):
+        self.workers = workers
+        self.timeout_s = timeout_s
+        self.memory_mb = memory_mb
+        self.pages_per_worker = pages_per_worker
+        self.min_text_chars = min_text_chars
+        self.languages = tuple(languages)
+        self._pool = None
+
+    def _ensure_pool(self):
+        if self._pool is None and self.workers > 0:
+            context = mp.get_context("spawn")
+            self._pool = context.Pool(self.workers, initializer=_limit_memory, initargs=(self.memory_mb,),
+                                      maxtasksperchild=self.pages_per_worker)
+        return self._pool
+
+    def extract_many(self, pages: list[tuple[bytes, str, str | None]]) -> list[ExtractedPage]:
+        """Extract (body, url, content_type) triples; results in the same order."""
+        jobs = [(body, url, ctype, self.min_text_chars, self.languages) for body, url, ctype in pages]
+        if self.workers == 0:
+            return [ExtractedPage(**_worker(job)) for job in jobs]
+        pool = self._ensure_pool()
+        pending = [pool.apply_async(_worker, (job,)) for job in jobs]
+        results: list[ExtractedPage] = []
+        restart = False
+        for async_result in pending:
+            # Each page gets its own bound, counted from when we start waiting on it.
+            started = time.monotonic()
+            try:
+                results.append(ExtractedPage(**async_result.get(timeout=self.timeout_s)))
+            except mp.TimeoutError:
+                restart = True
+                results.append(ExtractedPage("timeout", f"extraction took longer than {self.timeout_s:.0f}s"))
+            except Exception as exc:  # worker died (OOM kill) or pickling failed
+                restart = True
+                results.append(ExtractedPage("failed", f"extraction worker failed: {type(exc).__name__}: {str(exc)[:160]}"))
+            log.debug("extracted in %.2fs", time.monotonic() - started)
+        if restart:
+            self.close()  # a stuck worker cannot be interrupted: kill the pool and start fresh next batch
+        return results
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+def parse_page_date(value: str | None) -> dt.datetime | None:
+    """trafilatura gives YYYY-MM-DD; treat it as a WIB calendar date at 00:00."""
+    if not value:
+        return None
+    try:
+        day = dt.date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone(dt.timedelta(hours=7))).astimezone(dt.timezone.utc)

@@ -1,0 +1,57 @@
+"""`monitor status`: last runs, per-feed health and row counts, read from the database read-only."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from monitor.store import Store, counts
+
+UTC = dt.timezone.utc
+
+
+def collect_status(db: str, now: dt.datetime | None = None) -> dict:
+    """A plain dict (JSON-ready) describing the state of the monitor database."""
+    now = now or dt.datetime.now(UTC)
+    store = Store(db, lock_timeout_s=5.0)
+    with store.session(read_only=True) as con:
+        def rows(sql: str) -> list[dict]:
+            cursor = con.execute(sql)
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, r)) for r in cursor.fetchall()]
+
+        runs = rows("SELECT run_id, started_at, finished_at, status, feeds_due, feeds_ok, feeds_not_modified, "
+                    "feeds_failed, new_articles, duplicates, extraction_failures, pages_failed, error "
+                    "FROM runs ORDER BY started_at DESC LIMIT 10")
+        feeds = rows("SELECT feed_id, outlet, last_status, last_reason, last_success_at, consecutive_failures, "
+                     "failing_since, next_fetch_at FROM feeds ORDER BY consecutive_failures DESC, feed_id")
+        article_status = rows("SELECT status, count(*) AS n FROM articles GROUP BY status ORDER BY n DESC")
+        pending = con.execute("SELECT count(*) FROM entries WHERE state IN ('pending', 'retry')").fetchone()[0]
+        table_counts = counts(con)
+    return {"database": db, "generated_at": now, "runs": runs, "feeds": feeds, "counts": table_counts,
+            "articles_by_status": article_status, "pages_pending": pending}
+
+
+def _fmt(value) -> str:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.timezone(dt.timedelta(hours=7))).strftime("%Y-%m-%d %H:%M WIB")
+    return "-" if value is None else str(value)
+
+
+def render_status(report: dict) -> str:
+    lines = [f"database: {report['database']}", "", "last runs:"]
+    for run in report["runs"]:
+        duration = (run["finished_at"] - run["started_at"]).total_seconds() if run["finished_at"] else None
+        lines.append(f"  {_fmt(run['started_at'])}  {run['status']:<9} "
+                     f"{'%.1fs' % duration if duration is not None else 'unfinished':>10}  "
+                     f"feeds ok/304/failed {run['feeds_ok']}/{run['feeds_not_modified']}/{run['feeds_failed']}  "
+                     f"new {run['new_articles']} dup {run['duplicates']}" + (f"  error: {run['error']}" if run["error"] else ""))
+    failing = [f for f in report["feeds"] if f["consecutive_failures"]]
+    lines += ["", f"feeds: {len(report['feeds'])} known, {len(failing)} failing"]
+    for feed in report["feeds"]:
+        lines.append(f"  {feed['feed_id']:<32} {(feed['last_status'] or '-'):<12} last ok {_fmt(feed['last_success_at'])}"
+                     f"  failures {feed['consecutive_failures']}  next {_fmt(feed['next_fetch_at'])}"
+                     + (f"  ({feed['last_reason']})" if feed["consecutive_failures"] else ""))
+    lines += ["", "rows: " + ", ".join(f"{k} {v}" for k, v in report["counts"].items()),
+              "articles by status: " + (", ".join(f"{r['status']} {r['n']}" for r in report["articles_by_status"]) or "none"),
+              f"pages waiting: {report['pages_pending']}"]
+    return "\n".join(lines)
