@@ -1,8 +1,8 @@
 """The agency register and mention detection.
 
 Matching rules (they come from the traps in the register's sources):
-- Whole tokens only: a form never matches inside a longer word ("Polri" in "Polrinya" does not count, "DPR" in
-  "DPRD" does not count). A hyphen ends a token, so "KPK-nya" and "TNI-Polri" match.
+- Whole tokens only: a form never matches inside a longer word ("DPR" in "DPRD", "Polri" in "Polrindo" do not
+  count), except for the glued suffix "-nya" ("Polrinya"). A hyphen ends a token, so "KPK-nya" and "TNI-Polri" match.
 - Abbreviations and leader titles that are abbreviations are case-sensitive (the form as written, or in capitals
   for upper-case headlines), so "kpk" in a URL or "bin" in a name never count. Official names, aliases and former
   names are case-insensitive.
@@ -11,8 +11,9 @@ Matching rules (they come from the traps in the register's sources):
 - URLs and e-mail addresses are masked before matching.
 - Provinces are matched only in their government forms (Pemprov X, Pemerintah Provinsi X, Gubernur X, Wagub X,
   Pemda X ...), built from `place_names`; a bare place name ("banjir di Jambi") is a location, not a government.
-- `exclude_phrases` (regular expressions, case-sensitive) cancel a match that lies inside them ("BI Rate",
+- `exclude_phrases` (regular expressions, case-sensitive) cancel a match that overlaps them ("BI Rate",
   "Dinas Kominfo", "DPR Papua").
+- A name or title followed by a foreign country ("Menteri Pertahanan Rusia") is that country's body, not ours.
 - A former name is mapped to today's body; when the article is dated after the name's `until` date the mention
   is flagged `legacy_name`.
 """
@@ -28,9 +29,16 @@ from monitor.config import AgencyConfig
 
 PROVINCE_PREFIXES = ("Pemerintah Provinsi", "Pemprov", "Pemda", "Gubernur", "Wakil Gubernur", "Wagub", "Sekda Provinsi", "Sekda")
 URL_RE = re.compile(r"(?:https?://|www\.)\S+|\b[\w.-]+@[\w-]+\.[\w.]+|\b[\w-]+(?:\.[\w-]+)*\.(?:go\.id|co\.id|com|id|net|org)(?:/\S*)?", re.I)
-SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’']?\s+(?=[\"“‘(]?[A-Z0-9])")
+SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"”’']))\s+(?=[\"“‘(]?[A-Z0-9])")
 ABBREVIATIONS_WITH_DOT = re.compile(r"\b(?:Dr|Prof|Ir|H|Hj|No|St|Jl|Kol|Brigjen|Irjen|Komjen|Mayjen|Letjen|Jend|KH|dr|drg|Tbk|Bpk|Sdr|Dra|Drs|Ny|Tn)\.\s", re.U)
 WORD = r"[0-9A-Za-zÀ-ÿ_]"
+# A ministry name or title followed by a foreign country is that country's ministry ("Menteri Luar Negeri Rusia").
+FOREIGN = re.compile(r"\s+(?:Amerika(?: Serikat)?|AS|Rusia|Mesir|China|Tiongkok|Cina|Jepang|Korea(?: Selatan| Utara)?|Inggris|"
+                     r"Prancis|Perancis|Jerman|Australia|Malaysia|Singapura|Finlandia|Yunani|Kongo|Israel|Palestina|Iran|"
+                     r"Irak|Suriah|Arab Saudi|Saudi|India|Pakistan|Filipina|Thailand|Vietnam|Belanda|Ukraina|Turki|Yordania|"
+                     r"Jordania|Sudan|Afghanistan|Myanmar|Kanada|Brasil|Italia|Spanyol|Swedia|Norwegia|Denmark|Polandia|"
+                     r"Timor Leste|Brunei|Selandia Baru|Qatar|Lebanon|Libya|Nigeria|Kenya|Zimbabwe|Venezuela|Meksiko|Argentina)\b")
+FOREIGN_APPLIES_TO = ("name", "leader_title", "former_name", "alias")
 
 
 @dataclass(frozen=True)
@@ -121,7 +129,8 @@ class AgencyMatcher:
             (re.escape(f.text.upper()).replace(r"\ ", r"\s+"), len(f.text)) for f in self.forms if f.case_sensitive
         }, key=lambda p: -p[1])
         alternation = "|".join(p for p, _ in ordered)
-        self._regex = re.compile(rf"(?<!{WORD})(?:{alternation})(?!{WORD})")
+        # "-nya" (its/the) is written glued to the noun in Indonesian: "Polrinya" is a mention of Polri.
+        self._regex = re.compile(rf"(?<!{WORD})({alternation})(?:nya)?(?!{WORD})")
         self._excludes: dict[str, list[re.Pattern]] = {
             a.id: [re.compile(p) for p in a.exclude_phrases] for a in agencies if a.exclude_phrases
         }
@@ -138,14 +147,16 @@ class AgencyMatcher:
         found = []
         excluded_spans: dict[str, list[tuple[int, int]]] = {}
         for match in self._regex.finditer(masked):
-            form = self._lookup(match.group(0))
+            form = self._lookup(match.group(1))
             if form is None:
+                continue
+            if form.kind in FOREIGN_APPLIES_TO and FOREIGN.match(masked, match.end()):
                 continue
             patterns = self._excludes.get(form.agency_id)
             if patterns:
                 if form.agency_id not in excluded_spans:
                     excluded_spans[form.agency_id] = [m.span() for p in patterns for m in p.finditer(masked)]
-                if any(s <= match.start() and match.end() <= e for s, e in excluded_spans[form.agency_id]):
+                if any(s < match.end() and match.start() < e for s, e in excluded_spans[form.agency_id]):
                     continue
             found.append((match.start(), match.end(), form))
         return found
@@ -185,9 +196,9 @@ def split_sentences(text: str) -> list[str]:
         paragraph = " ".join(paragraph.split())
         if not paragraph:
             continue
-        protected = ABBREVIATIONS_WITH_DOT.sub(lambda m: m.group(0).replace(". ", ".\u00a0"), paragraph)
+        protected = ABBREVIATIONS_WITH_DOT.sub(lambda m: m.group(0).replace(". ", ".\x00"), paragraph)
         for sentence in SENTENCE_END.split(protected):
-            sentence = sentence.replace("\u00a0", " ").strip()
+            sentence = sentence.replace("\x00", " ").strip()
             if sentence:
                 sentences.append(sentence)
     return sentences

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import io
 import logging
 import re
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ ID_MONTHS = {
     "oktober": "Oct", "okt": "Oct", "november": "Nov", "nopember": "Nov", "desember": "Dec", "des": "Dec",
 }
 ID_DAYS = ("senin", "selasa", "rabu", "kamis", "jumat", "jum'at", "sabtu", "minggu", "ahad")
+BENIGN_BOZO = {"CharacterEncodingOverride", "NonXMLContentType", "CharacterEncodingUnknown"}
 FUTURE_TOLERANCE = dt.timedelta(minutes=30)
 OLDEST_PLAUSIBLE = dt.datetime(1995, 1, 1, tzinfo=UTC)
 
@@ -126,13 +128,16 @@ def parse_feed(body: bytes, final_url: str, *, content_type: str | None = None, 
     headers = {"content-location": final_url}
     if content_type:
         headers["content-type"] = content_type
-    parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False, resolve_relative_uris=True)
+    # A bytes object that looks like a path is opened as a file by feedparser: hand it a stream instead.
+    parsed = feedparser.parse(io.BytesIO(body), response_headers=headers, sanitize_html=False, resolve_relative_uris=True)
     version = parsed.get("version") or ""
     bozo_exc = parsed.get("bozo_exception")
+    if bozo_exc is not None and type(bozo_exc).__name__ in BENIGN_BOZO:
+        bozo_exc = None  # the text is right; only the declared type or charset was off
     result = ParsedFeed(
         is_feed=bool(version),
         version=version,
-        bozo=bool(parsed.get("bozo")),
+        bozo=bozo_exc is not None,
         bozo_reason=f"{type(bozo_exc).__name__}: {str(bozo_exc)[:200]}" if bozo_exc else None,
         title=_clean(parsed.feed.get("title")) or None,
     )

@@ -245,8 +245,13 @@ def fetch(
     all_permanent = True
     for _hop in range(policy.max_redirects + 1):
         check_url(current, policy)
+        remaining = deadline - clock()
+        if remaining <= 0:
+            raise RetryableFetchError(f"timeout: no answer within {policy.total_timeout_s:.0f}s")
+        # A stalled read may never outlast the whole fetch's deadline.
+        timeout = httpx.Timeout(remaining, connect=min(policy.connect_timeout_s, remaining))
         try:
-            with client.stream("GET", current, headers=headers) as response:
+            with client.stream("GET", current, headers=headers, timeout=timeout) as response:
                 status = response.status_code
                 if status in REDIRECTS:
                     location = response.headers.get("location")
@@ -302,7 +307,7 @@ def _read_capped(response: httpx.Response, policy: FetchPolicy, deadline: float,
         raise TooLargeError(f"body too large: Content-Length {declared} > {policy.max_body_bytes} bytes")
     chunks: list[bytes] = []
     total = 0
-    for chunk in response.iter_bytes(chunk_size=65536):
+    for chunk in response.iter_bytes():  # no chunk_size: httpx would buffer a slow drip
         total += len(chunk)
         if total > policy.max_body_bytes:
             raise TooLargeError(f"body too large: more than {policy.max_body_bytes} decoded bytes")
