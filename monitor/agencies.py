@@ -167,26 +167,36 @@ class AgencyMatcher:
         by_agency: dict[str, AgencyMention] = {}
         day = published_at.date() if published_at else None
 
-        def record(form: SurfaceForm) -> AgencyMention:
+        def record(form: SurfaceForm, counted: bool = True) -> AgencyMention:
             mention = by_agency.setdefault(form.agency_id, AgencyMention(form.agency_id))
-            mention.mention_count += 1
+            mention.mention_count += counted
             if form.text not in mention.forms:
                 mention.forms.append(form.text)
             if form.kind == "former_name" and form.until and day and day > form.until:
                 mention.legacy_name = True
             return mention
 
-        for _s, _e, form in self.find(title or ""):
-            record(form).in_title = True
+        for _s, _e, form, counted in _defined_once(title or "", self.find(title or "")):
+            record(form, counted).in_title = True
         sentences = split_sentences(text or "")
         for index, sentence in enumerate(sentences):
-            for _s, _e, form in self.find(sentence):
-                mention = record(form)
+            for _s, _e, form, counted in _defined_once(sentence, self.find(sentence)):
+                mention = record(form, counted)
                 if index < lead_sentences:
                     mention.in_lead = True
                 if sentence not in mention.sentences and len(mention.sentences) < max_sentences:
                     mention.sentences.append(sentence[:1000])
         return sorted(by_agency.values(), key=lambda m: (-m.mention_count, m.agency_id))
+
+
+def _defined_once(text: str, found: list[tuple[int, int, SurfaceForm]]):
+    """'Komisi Pemberantasan Korupsi (KPK)' is one reference, not two: the bracketed form is not counted again."""
+    previous: tuple[int, int, SurfaceForm] | None = None
+    for start, end, form in found:
+        counted = not (previous is not None and previous[2].agency_id == form.agency_id
+                       and re.fullmatch(r"\s*\(\s*", text[previous[1]:start]))
+        yield start, end, form, counted
+        previous = (start, end, form)
 
 
 def split_sentences(text: str) -> list[str]:

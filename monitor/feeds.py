@@ -124,7 +124,7 @@ def parse_feed(body: bytes, final_url: str, *, content_type: str | None = None, 
     """Parse feed bytes. An HTML page, WAF page or empty body gives is_feed=False (never an exception)."""
     now = now or dt.datetime.now(UTC)
     if not body.strip():
-        return ParsedFeed(is_feed=False, bozo_reason="empty body")
+        return ParsedFeed(is_feed=False, bozo_reason="empty body")  # an empty 200 is not "no news"
     headers = {"content-location": final_url}
     if content_type:
         headers["content-type"] = content_type
@@ -142,7 +142,8 @@ def parse_feed(body: bytes, final_url: str, *, content_type: str | None = None, 
         title=_clean(parsed.feed.get("title")) or None,
     )
     if not result.is_feed:
-        result.bozo_reason = result.bozo_reason or "not a feed (no RSS/Atom root element)"
+        detail = f" ({result.bozo_reason})" if result.bozo_reason else ""
+        result.bozo_reason = f"no RSS/Atom root element{detail}"
         return result
     items = parsed.entries
     if len(items) > max_items:

@@ -392,7 +392,7 @@ def _ingest(config, store, client, sandbox, matcher, clock, force, progress, rng
             pending = _dicts(con, "SELECT e.*, (SELECT s.outlet FROM entry_sources s WHERE s.entry_id = e.entry_id "
                                   "ORDER BY s.first_seen_at, s.feed_id LIMIT 1) AS outlet FROM entries e "
                                   "WHERE state = 'pending' OR (state = 'retry' AND next_attempt_at <= ?) "
-                                  "ORDER BY discovered_at, entry_id", [clock()])
+                                  "ORDER BY discovered_at, published_at NULLS LAST, entry_id", [clock()])
             total = con.execute("SELECT count(*) FROM entries WHERE state IN ('pending', 'retry')").fetchone()[0]
         pending = [p for p in pending if p["entry_id"] not in attempted][: settings.page_batch_size]
         if not pending:

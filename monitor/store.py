@@ -211,13 +211,17 @@ def _table_columns(con, table: str) -> list[str]:
 
 
 def upsert(con: duckdb.DuckDBPyConnection, name: str, rows: list[dict]) -> None:
-    """Insert rows into a table from TABLES with one statement; duplicate keys in the batch keep the last row."""
+    """Insert rows into a table from TABLES with one statement.
+
+    Duplicate keys inside one batch are collapsed first (DuckDB would keep one silently): an "update" table keeps
+    the last row, a "nothing" table (first seen wins) keeps the first.
+    """
     if not rows:
         return
     key, action = TABLES[name]
     table = "entries" if name == "entry_updates" else name
     columns = list(rows[0].keys())
-    frame = pd.DataFrame(rows, columns=columns).drop_duplicates(subset=list(key), keep="last")
+    frame = pd.DataFrame(rows, columns=columns).drop_duplicates(subset=list(key), keep="last" if action == "update" else "first")
     view = f"_batch_{name}"
     con.register(view, frame)
     try:

@@ -1,0 +1,271 @@
+import base64
+import datetime as dt
+import gzip
+
+import pytest
+
+from monitor.errors import DatabaseLockedError
+from monitor.extract import ExtractionSandbox
+from monitor.fetch import FetchPolicy, HostLimiter, make_client
+from monitor.localserver import Reply
+from monitor.pipeline import run_once
+from monitor.store import Store
+
+from helpers import PARAGRAPHS, article_html, atom, make_config, rss
+
+UTC = dt.timezone.utc
+T0 = dt.datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
+HTML = {"Content-Type": "text/html; charset=utf-8"}
+RSS = {"Content-Type": "application/rss+xml; charset=utf-8"}
+
+
+class Clock:
+    def __init__(self, start=T0):
+        self.now = start
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, **kw):
+        self.now += dt.timedelta(**kw)
+
+
+def run(server, tmp_path, feeds, clock=None, store=None, resolver=None, **settings):
+    config = make_config(feeds, **settings)
+    store = store or Store(tmp_path / "monitor.duckdb", lock_timeout_s=0.2)
+    policy = FetchPolicy.from_settings(config.settings)
+    with make_client(policy, resolver) if resolver else make_client(policy) as client:
+        return run_once(config, store, client, ExtractionSandbox(workers=0, min_text_chars=200), now=clock or Clock(),
+                        seed=1, limiter=HostLimiter(2, 0.0))
+
+
+def rows(tmp_path, sql, params=None):
+    with Store(tmp_path / "monitor.duckdb").session(read_only=True) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
+def page(server, path, title, key, **kw):
+    server.routes[path] = Reply(200, article_html(title, PARAGRAPHS[key], **kw).encode(), HTML)
+
+
+def etag_route(body, headers, etag='"v1"'):
+    def route(req):
+        if req.headers.get("if-none-match") == etag:
+            return Reply(304, b"")
+        return Reply(200, body, {**headers, "ETag": etag})
+    return route
+
+
+@pytest.fixture
+def two_feeds(server):
+    """Nasional (RSS, WIB dates, relative links) and Daerah (Atom) share a story; a pickup and an exact copy exist."""
+    page(server, "/berita/kpk-tahan", "KPK Tahan Kepala Dinas", "korupsi")
+    page(server, "/berita/pajak", "Penerimaan Pajak Capai 82 Persen", "pajak")
+    server.routes["/daerah/kpk-tahan-salinan"] = Reply(200, article_html(
+        "Kepala Dinas Ditahan KPK", [p.replace("sembilan jam", "hampir sepuluh jam") for p in PARAGRAPHS["korupsi"]]
+        + ["Berita ini dikutip dari kantor berita nasional."]).encode(), HTML)
+    server.routes["/daerah/pajak-copy"] = Reply(200, article_html("Penerimaan Pajak Capai 82 Persen", PARAGRAPHS["pajak"]).encode(), HTML)
+    page(server, "/daerah/banjir", "BNPB Kirim Bantuan", "banjir")
+    nasional = rss([
+        {"title": "KPK Tahan Kepala Dinas", "link": "/berita/kpk-tahan?utm_source=rss", "guid": "n1", "date": "Mon, 23 Nov 2026 09:15:00 WIB"},
+        {"title": "Penerimaan Pajak Capai 82 Persen", "link": "/berita/pajak", "guid": "n2", "date": "Mon, 23 Nov 2026 08:00:00 WIB"},
+    ])
+    daerah = atom([
+        {"title": "KPK Tahan Kepala Dinas", "link": f"{server.base}/berita/kpk-tahan", "date": "2026-11-23T02:30:00Z"},
+        {"title": "Kepala Dinas Ditahan KPK", "link": "/daerah/kpk-tahan-salinan", "date": "2026-11-23T10:00:00+07:00"},
+        {"title": "Penerimaan Pajak (salinan)", "link": "/daerah/pajak-copy"},
+        {"title": "BNPB Kirim Bantuan", "link": "/daerah/banjir", "date": "2026-11-22T20:00:00Z"},
+    ], base=server.base + "/")
+    server.routes["/feed/nasional.xml"] = etag_route(nasional, RSS)
+    server.routes["/feed/daerah.atom"] = etag_route(daerah, {"Content-Type": "application/atom+xml"}, '"d1"')
+    return [{"name": "nasional", "url": server.url("/feed/nasional.xml"), "outlet": "Warta Uji"},
+            {"name": "daerah", "url": server.url("/feed/daerah.atom"), "outlet": "Kabar Daerah Uji"}]
+
+
+def test_full_run_stores_articles_sources_clusters_and_mentions(server, tmp_path, two_feeds):
+    summary = run(server, tmp_path, two_feeds)
+    assert summary.status == "ok" and summary.feeds_ok == 2 and summary.feeds_failed == 0
+    assert rows(tmp_path, "SELECT count(*) FROM articles") == [(5,)]
+    assert summary.new_articles == 3 and summary.duplicates == 2  # a pickup and an exact copy
+    # one row per canonical URL whichever feeds carried it, every feed recorded
+    kpk_id = rows(tmp_path, "SELECT article_id FROM articles WHERE url LIKE '%/berita/kpk-tahan'")[0][0]
+    assert rows(tmp_path, "SELECT feed_id, outlet FROM article_sources WHERE article_id = ? ORDER BY feed_id", [kpk_id]) == [
+        ("daerah", "Kabar Daerah Uji"), ("nasional", "Warta Uji")]
+    # tracking parameter gone, WIB converted to UTC
+    assert rows(tmp_path, "SELECT url, published_at FROM articles WHERE article_id = ?", [kpk_id]) == [
+        (f"{server.base}/berita/kpk-tahan", dt.datetime(2026, 11, 23, 2, 15, tzinfo=UTC))]
+    # near-duplicate pickup joins the cluster; identical text is linked
+    assert rows(tmp_path, "SELECT cluster_id FROM articles WHERE url LIKE '%salinan'") == [(kpk_id,)]
+    pajak_id = rows(tmp_path, "SELECT article_id FROM articles WHERE url LIKE '%/berita/pajak'")[0][0]
+    assert rows(tmp_path, "SELECT same_text_as FROM articles WHERE url LIKE '%pajak-copy'") == [(pajak_id,)]
+    assert rows(tmp_path, "SELECT count(DISTINCT cluster_id) FROM articles") == [(3,)]
+    # an Atom entry without a date keeps an unknown date (and its fetch time), never "now"
+    assert rows(tmp_path, "SELECT published_at IS NULL, date_source FROM articles WHERE url LIKE '%pajak-copy'") == [(True, "unknown")]
+    mentions = dict(rows(tmp_path, "SELECT agency_id, mention_count FROM mentions WHERE article_id = ?", [kpk_id]))
+    assert mentions == {"kpk": 3, "prov-jatim": 1}
+    assert rows(tmp_path, "SELECT in_title, in_lead, sentences[1] FROM mentions WHERE article_id = ? AND agency_id = 'kpk'", [kpk_id]) == [
+        (True, True, PARAGRAPHS["korupsi"][0].split(". ")[0] + ".")]
+    assert rows(tmp_path, "SELECT count(*) FROM entries WHERE state = 'done'") == [(5,)]
+    assert rows(tmp_path, "SELECT status, feeds_ok, new_articles FROM runs") == [("ok", 2, 3)]
+
+
+def test_rerun_is_incremental_and_idempotent(server, tmp_path, two_feeds):
+    clock = Clock()
+    run(server, tmp_path, two_feeds, clock)
+    before = rows(tmp_path, "SELECT article_id, title, cluster_id FROM articles ORDER BY 1")
+    page_hits = server.hits("/berita/pajak")
+    clock.advance(hours=2)
+    summary = run(server, tmp_path, two_feeds, clock)
+    assert summary.feeds_not_modified == 2 and summary.new_articles == 0 and summary.duplicates == 0
+    assert server.requests[-1].headers.get("if-none-match") in ('"v1"', '"d1"')
+    assert rows(tmp_path, "SELECT article_id, title, cluster_id FROM articles ORDER BY 1") == before
+    assert server.hits("/berita/pajak") == page_hits  # no page fetched twice
+    clock.advance(minutes=10)
+    assert run(server, tmp_path, two_feeds, clock).feeds_due == 0  # not due yet: nothing fetched
+
+
+def test_feed_failures_are_recorded_with_reasons_and_the_run_goes_on(server, tmp_path, two_feeds):
+    server.routes["/bad/html"] = Reply(200, b"<!doctype html><html><body><h1>Akses ditolak</h1></body></html>", HTML)
+    server.routes["/bad/429"] = Reply(429, b"", {"Retry-After": "7200"})
+    server.routes["/bad/slow"] = Reply(200, rss([]), RSS, delay_s=3)
+    server.routes["/bad/big"] = Reply(200, b"<rss>" + b" " * 2_000_000, RSS)
+    server.routes["/bad/bomb"] = Reply(200, gzip.compress(b"<" * 30_000_000), {**RSS, "Content-Encoding": "gzip"})
+    server.routes["/bad/malformed"] = Reply(200, rss([{"title": "KPU & Bawaslu", "link": "/daerah/banjir"}]).replace(
+        b"</channel>", b"<item><title>patah</channel>"), RSS)
+    feeds = two_feeds + [{"name": n, "url": server.url(f"/bad/{n}"), "outlet": "Uji"} for n in
+                         ["html", "429", "slow", "big", "bomb", "malformed", "missing"]]
+    summary = run(server, tmp_path, feeds, total_timeout_s=1, max_body_mb=1)
+    assert summary.status == "ok" and summary.feeds_ok == 3 and summary.feeds_failed == 6
+    state = {r[0]: r[1:] for r in rows(tmp_path, "SELECT feed_id, last_status, last_reason, consecutive_failures, "
+                                                   "epoch(next_fetch_at - ?::TIMESTAMPTZ) FROM feeds", [T0])}
+    assert state["html"][0] == "not_a_feed" and state["html"][2] == 1
+    assert state["html"][1].startswith("not a feed: no RSS/Atom root element")
+    assert state["429"][0] == "rate_limited" and state["429"][3] >= 7200
+    assert state["slow"][0] == "error" and "timeout" in state["slow"][1]
+    assert "too large" in state["big"][1] and "too large" in state["bomb"][1]
+    assert state["missing"][1] == "HTTP 404"
+    assert state["malformed"][0] == "ok" and "malformed feed, entries recovered" in state["malformed"][1]
+    assert rows(tmp_path, "SELECT count(*) FROM feed_fetches WHERE status != 'ok'") == [(6,)]
+    assert rows(tmp_path, "SELECT count(*) FROM articles") == [(5,)]  # the good feeds were not affected
+
+
+def test_backoff_grows_never_gives_up_and_resets_on_success(server, tmp_path):
+    calls = {"n": 0}
+
+    def flaky(req):
+        calls["n"] += 1
+        return Reply(503, b"") if calls["n"] <= 3 else Reply(200, rss([]), RSS)
+
+    server.routes["/flaky"] = flaky
+    feeds = [{"name": "flaky", "url": server.url("/flaky"), "outlet": "Uji"}]
+    clock = Clock()
+    delays = []
+    for _ in range(4):
+        run(server, tmp_path, feeds, clock, fetch_interval_minutes=60)
+        failures, next_at, failing_since = rows(tmp_path, "SELECT consecutive_failures, next_fetch_at, failing_since FROM feeds")[0]
+        delays.append((next_at - clock.now).total_seconds() / 60)
+        clock.now = next_at
+    assert [round(d / 60) for d in delays[:3]] == [1, 2, 4]  # hours: 1, 2, 4 (±10% jitter)
+    assert failures == 0 and failing_since is None and calls["n"] == 4
+
+
+def test_301_updates_the_feed_url_and_302_does_not(server, tmp_path):
+    server.routes["/old"] = Reply(301, b"", {"Location": "/new"})
+    server.routes["/temp"] = Reply(302, b"", {"Location": "/new"})
+    server.routes["/new"] = Reply(200, rss([]), RSS)
+    feeds = [{"name": "moved", "url": server.url("/old"), "outlet": "Uji"},
+             {"name": "temporary", "url": server.url("/temp"), "outlet": "Uji"}]
+    run(server, tmp_path, feeds)
+    assert dict(rows(tmp_path, "SELECT feed_id, url FROM feeds")) == {"moved": server.url("/new"), "temporary": server.url("/temp")}
+    clock = Clock(T0 + dt.timedelta(hours=3))
+    run(server, tmp_path, feeds, clock)
+    assert server.hits("/old") == 1  # the moved feed is fetched at its new address
+
+
+def test_page_failures_retry_then_keep_the_headline(server, tmp_path):
+    server.routes["/f"] = Reply(200, rss([{"title": "Kemenkes Bantah Kabar Kekurangan Vaksin", "link": "/hilang"},
+                                          {"title": "Polri Siaga", "link": "/dihapus", "description": "Polri menyiagakan personel."}]), RSS)
+    server.routes["/dihapus"] = Reply(410, b"")
+    clock = Clock()
+    feeds = [{"name": "f", "url": server.url("/f"), "outlet": "Uji"}]
+    run(server, tmp_path, feeds, clock, max_page_attempts=2)
+    assert rows(tmp_path, "SELECT state, attempts, last_reason FROM entries WHERE url LIKE '%hilang'") == [("retry", 1, "HTTP 404")]
+    assert rows(tmp_path, "SELECT status, status_reason, title FROM articles") == [
+        ("fetch_failed", "page fetch failed: HTTP 410", "Polri Siaga")]
+    assert rows(tmp_path, "SELECT agency_id, in_title FROM mentions") == [("polri", True)]
+    clock.advance(hours=1)
+    run(server, tmp_path, feeds, clock, max_page_attempts=2)
+    assert rows(tmp_path, "SELECT status, title FROM articles WHERE url LIKE '%hilang'") == [
+        ("fetch_failed", "Kemenkes Bantah Kabar Kekurangan Vaksin")]
+    assert rows(tmp_path, "SELECT agency_id FROM mentions ORDER BY 1") == [("kemenkes",), ("polri",)]
+
+
+def test_google_news_links_resolve_to_the_publisher_or_are_recorded_unresolved(server, tmp_path):
+    page(server, "/publisher/story", "Kemenkeu Umumkan Realisasi Pajak", "pajak")
+    token = base64.urlsafe_b64encode(b"\x08\x13\x22\x40" + server.url("/publisher/story").encode() + b"\xd2\x01\x00").decode().rstrip("=")
+    google = f"http://news.google.com:{server.port}"
+    server.routes["/rss/articles/AU_yqLnew?oc=5"] = Reply(200, b"<html><body>Sebelum melanjutkan ke Google</body></html>", HTML)
+    server.routes["/rss/search?q=Kemenkeu"] = Reply(200, rss([
+        {"title": "Kemenkeu Umumkan Realisasi Pajak - Warta Uji", "link": f"{google}/rss/articles/{token}?oc=5"},
+        {"title": "Menkeu Bicara APBN - Kabar Lain", "link": f"{google}/rss/articles/AU_yqLnew?oc=5"},
+    ]), RSS)
+    feeds = [{"name": "gn-kemenkeu", "kind": "google_news", "url": f"{google}/rss/search?q=Kemenkeu", "outlet": "Google News"}]
+    run(server, tmp_path, feeds, resolver=lambda host, port: ["127.0.0.1"])
+    result = dict(rows(tmp_path, "SELECT status, final_url FROM articles"))
+    assert result["ok"] == server.url("/publisher/story")
+    assert result["unresolved"].startswith(google)
+    assert rows(tmp_path, "SELECT agency_id FROM mentions m JOIN articles a USING (article_id) WHERE a.status = 'unresolved'") == [("kemenkeu",)]
+
+
+class FailingFeedWrites(Store):
+    def write(self, batch):
+        if batch.get("feeds"):
+            raise RuntimeError("disk full")
+        return super().write(batch)
+
+
+def test_validators_are_saved_only_with_the_items(server, tmp_path, two_feeds):
+    summary = run(server, tmp_path, two_feeds, store=FailingFeedWrites(tmp_path / "monitor.duckdb"))
+    assert summary.status == "failed" and "disk full" in summary.error
+    assert rows(tmp_path, "SELECT count(*) FROM feeds") == [(0,)]
+    run(server, tmp_path, two_feeds)
+    assert rows(tmp_path, "SELECT count(*) FROM articles") == [(5,)]  # nothing lost: the items came again
+
+
+class LockedOnce(Store):
+    """The analyst opens the file between two batches: the page batch finds it locked."""
+    locked = True
+
+    def write(self, batch):
+        if batch.get("articles") and LockedOnce.locked:
+            LockedOnce.locked = False
+            raise DatabaseLockedError("database is locked by PID 4242")
+        return super().write(batch)
+
+
+def test_locked_database_mid_run_spools_and_nothing_is_lost(server, tmp_path, two_feeds):
+    path = tmp_path / "monitor.duckdb"
+    summary = run(server, tmp_path, two_feeds, store=LockedOnce(path, lock_timeout_s=0))
+    assert summary.status == "spooled" and summary.spooled_batches == 1
+    assert rows(tmp_path, "SELECT count(*) FROM articles") == [(0,)]
+    hits = server.hits("/berita/pajak")
+    summary = run(server, tmp_path, two_feeds, clock=Clock(T0 + dt.timedelta(minutes=5)))
+    assert rows(tmp_path, "SELECT count(*) FROM articles") == [(5,)]
+    assert rows(tmp_path, "SELECT count(*) FROM entries WHERE state != 'done'") == [(0,)]
+    assert server.hits("/berita/pajak") == hits  # written from the spool, not fetched again
+
+
+def test_database_locked_at_start_fetches_nothing(server, tmp_path, two_feeds):
+    class AlwaysLocked(Store):
+        def _connect(self, read_only=False):
+            raise DatabaseLockedError("database is locked by PID 4242")
+
+    with pytest.raises(DatabaseLockedError):
+        run(server, tmp_path, two_feeds, store=AlwaysLocked(tmp_path / "monitor.duckdb"))
+    assert server.requests == []
+
+
+def test_loopback_feeds_are_refused_without_the_opt_in(server, tmp_path, two_feeds):
+    summary = run(server, tmp_path, two_feeds, allow_private_networks=False)
+    assert summary.feeds_failed == 2 and server.requests == []
+    assert all(r[0] == "blocked" for r in rows(tmp_path, "SELECT last_status FROM feeds"))
