@@ -13,6 +13,8 @@ Matching rules (they come from the traps in the register's sources):
   Pemda X ...), built from `place_names`; a bare place name ("banjir di Jambi") is a location, not a government.
 - `exclude_phrases` (regular expressions, case-sensitive) cancel a match that overlaps them ("BI Rate",
   "Dinas Kominfo", "DPR Papua").
+- A body's building counts ("unjuk rasa di depan gedung MK" is news for the MK's PR team), as the idner-news-2k
+  annotators also tag it.
 - A name or title followed by a foreign country ("Menteri Pertahanan Rusia") is that country's body, not ours.
 - A former name is mapped to today's body; when the article is dated after the name's `until` date the mention
   is flagged `legacy_name`.

@@ -1,6 +1,7 @@
 """A tiny threaded HTTP server on 127.0.0.1 for the offline demo and the tests.
 
-Routes map a path (with query) to a `Reply` or to a function of the request that returns one.
+Routes map a path (with query) to a `Reply` or to a function of the request that returns one. A route may also
+be keyed "/<host><path>" to answer only requests whose Host header names that host.
 """
 
 from __future__ import annotations
@@ -52,7 +53,9 @@ class LocalServer:
                     server._counts[self.path] = server._counts.get(self.path, 0) + 1
                     info = RequestInfo(self.path, {k.lower(): v for k, v in self.headers.items()}, server._counts[self.path])
                     server.requests.append(info)
-                route = server.routes.get(self.path)
+                host = (self.headers.get("Host") or "").rsplit(":", 1)[0]
+                # "/<host>/<path>" routes let one server play many outlets (names resolved to 127.0.0.1)
+                route = server.routes.get(self.path) or server.routes.get(f"/{host}{self.path}")
                 reply = route(info) if callable(route) else route
                 if reply is None:
                     reply = Reply(404, b"not found", {"Content-Type": "text/plain"})

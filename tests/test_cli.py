@@ -1,0 +1,153 @@
+"""The installed `monitor` command, end to end, against a local server."""
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from monitor.localserver import Reply
+
+from helpers import PARAGRAPHS, ROOT, TEST_SETTINGS, article_html, rss, shipped_register
+
+MONITOR = shutil.which("monitor") or str(Path(sys.executable).parent / "monitor")
+HTML = {"Content-Type": "text/html; charset=utf-8"}
+
+
+def cli(*args, env=None, timeout=120, **kw):
+    return subprocess.run([MONITOR, *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})}, **kw)
+
+
+def write_config(tmp_path, server, n_articles=6, delay=0.0, **settings):
+    titles = []
+    items = []
+    for i in range(n_articles):
+        key = list(PARAGRAPHS)[i % len(PARAGRAPHS)]
+        title = f"Berita {i}: {key}"
+        paragraphs = [f"Laporan nomor {i} dari redaksi uji."] + PARAGRAPHS[key] + [f"Catatan penutup nomor {i} untuk pembaca."]
+        server.routes[f"/a/{i}"] = Reply(200, article_html(title, paragraphs).encode(), HTML, delay_s=delay)
+        items.append({"title": title, "link": f"/a/{i}", "date": f"Mon, 23 Nov 2026 {8 + i % 10:02d}:00:00 WIB"})
+        titles.append(title)
+    server.routes["/rss"] = Reply(200, rss(items), {"Content-Type": "application/rss+xml"})
+    raw = shipped_register()
+    config = {"settings": {**TEST_SETTINGS, "extract_workers": 1, **settings},
+              "feeds": [{"name": "uji", "url": server.url("/rss"), "outlet": "Warta Uji"}],
+              "agencies": raw["agencies"], "topics": raw["topics"]}
+    path = tmp_path / "feeds.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return {"MONITOR_CONFIG": str(path), "MONITOR_DB": str(tmp_path / "data" / "monitor.duckdb")}
+
+
+def table(db, sql):
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+COMMANDS = [["run"], ["status"], ["demo"], ["feeds", "check"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_every_command_has_help_and_is_documented(command):
+    result = cli(*command, "--help")
+    assert result.returncode == 0 and "Usage:" in result.stdout
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"monitor {' '.join(command)}" in readme
+
+
+def test_run_end_to_end_then_status(server, tmp_path):
+    env = write_config(tmp_path, server)
+    result = cli("run", env=env)
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"feeds: 1 due, 1 ok, 0 not modified, 0 failed", result.stdout)
+    # items 4 and 5 reuse the text of items 0 and 1 (with their own first and last lines): near-duplicates
+    assert "articles: 4 new, 2 duplicates" in result.stdout
+    db = Path(env["MONITOR_DB"])
+    assert table(db, "SELECT count(*) FROM articles WHERE status = 'ok'") == [(6,)]
+    assert table(db, "SELECT count(DISTINCT agency_id) FROM mentions")[0][0] >= 6
+    assert "\x1b[" not in result.stdout  # no colour or progress bar when not a terminal
+    status = cli("status", env=env)
+    assert status.returncode == 0 and "uji" in status.stdout and "articles 6" in status.stdout
+    report = json.loads(cli("status", "--format", "json", env=env).stdout)
+    assert report["counts"]["articles"] == 6 and report["runs"][0]["status"] == "ok"
+
+
+def test_config_error_exits_2_and_names_file_entry_field(tmp_path):
+    bad = tmp_path / "feeds.yaml"
+    bad.write_text("feeds:\n  - {name: x, url: 'file:///etc/passwd', outlet: y}\n", encoding="utf-8")
+    result = cli("run", "--config", str(bad), "--db", str(tmp_path / "m.duckdb"))
+    assert result.returncode == 2
+    assert f"{bad}: feeds[0] (name='x'): url:" in result.stderr
+    assert not (tmp_path / "m.duckdb").exists()  # nothing written
+
+
+def test_second_run_exits_at_once_while_one_is_running(server, tmp_path):
+    env = write_config(tmp_path, server, n_articles=6, delay=1.0)
+    first = subprocess.Popen([MONITOR, "run"], env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 30
+        while not server.hits("/rss") and time.time() < deadline:
+            time.sleep(0.05)
+        started = time.time()
+        second = cli("run", env=env)
+        assert second.returncode == 3 and "another monitor run is in progress (pid" in second.stderr
+        assert time.time() - started < 10
+    finally:
+        first.wait(timeout=120)
+    assert first.returncode == 0
+
+
+def test_feeds_check_validates_and_probes(server, tmp_path):
+    env = write_config(tmp_path, server)
+    result = cli("feeds", "check", env=env)
+    assert result.returncode == 0 and "valid: 1 feeds from 1 outlets" in result.stdout
+    probed = cli("feeds", "check", "--fetch", env=env)
+    assert "ok" in probed.stdout and "rss20, 6 items" in probed.stdout
+
+
+def test_shipped_feeds_yaml_validates():
+    result = cli("feeds", "check", "--config", str(ROOT / "feeds.yaml"))
+    assert result.returncode == 0 and "50 feeds" in result.stdout
+
+
+def test_demo_runs_offline():
+    result = cli("demo", timeout=180)
+    assert result.returncode == 0, result.stderr
+    assert "SAMPLE" in result.stdout and "run: ok" in result.stdout
+    assert re.search(r"kpk\s+2 articles\s+1 stories", result.stdout)
+
+
+def snapshot(db):
+    return (table(db, "SELECT article_id, title, status, cluster_id, same_text_as, published_at FROM articles ORDER BY 1"),
+            table(db, "SELECT article_id, agency_id, mention_count, in_title, in_lead, sentences FROM mentions ORDER BY 1, 2"),
+            table(db, "SELECT entry_id, state, article_id FROM entries ORDER BY 1"))
+
+
+@pytest.mark.parametrize("kill_after_s", [0.6, 1.6, 3.0])
+def test_kill_9_at_any_point_then_rerun_equals_a_clean_run(server, tmp_path, kill_after_s):
+    clean_env = write_config(tmp_path, server, n_articles=8, delay=0.15, page_batch_size=3)
+    clean_dir = tmp_path / "clean"
+    clean_env["MONITOR_DB"] = str(clean_dir / "monitor.duckdb")
+    assert cli("run", env=clean_env).returncode == 0
+    env = {**clean_env, "MONITOR_DB": str(tmp_path / "crash" / "monitor.duckdb")}
+    proc = subprocess.Popen([MONITOR, "run"], env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(kill_after_s)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    rerun = cli("run", env=env)
+    assert rerun.returncode == 0, rerun.stderr
+    assert snapshot(env["MONITOR_DB"]) == snapshot(clean_env["MONITOR_DB"])
+    runs = table(env["MONITOR_DB"], "SELECT status, finished_at IS NULL FROM runs ORDER BY started_at")
+    if len(runs) == 2:  # killed after the run was logged: the interrupted run stays visible
+        assert runs[0] == ("running", True) and runs[1][0] == "ok"
