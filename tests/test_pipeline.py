@@ -269,3 +269,19 @@ def test_loopback_feeds_are_refused_without_the_opt_in(server, tmp_path, two_fee
     summary = run(server, tmp_path, two_feeds, allow_private_networks=False)
     assert summary.feeds_failed == 2 and server.requests == []
     assert all(r[0] == "blocked" for r in rows(tmp_path, "SELECT last_status FROM feeds"))
+
+
+def test_cp1252_feed_and_duplicate_guids_are_stored_once_and_readable(server, tmp_path):
+    page(server, "/a", "Menteri \u201cmenjamin\u201d harga beras", "pajak")
+    page(server, "/b", "Pemprov Jateng salurkan bantuan", "sekolah")
+    body = ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>x</title>'
+            '<item><title>Menteri \u201cmenjamin\u201d harga beras</title><link>/a</link><guid>sama</guid></item>'
+            '<item><title>Pemprov Jateng salurkan bantuan</title><link>/b</link><guid>sama</guid></item>'
+            '<item><title>Menteri \u201cmenjamin\u201d harga beras (ulang)</title><link>/a?utm_source=x</link><guid>sama</guid></item>'
+            "</channel></rss>").encode("cp1252")
+    server.routes["/cp1252"] = Reply(200, body, {"Content-Type": "text/xml; charset=utf-8"})
+    summary = run(server, tmp_path, [{"name": "cp", "url": server.url("/cp1252"), "outlet": "Uji"}])
+    assert summary.feeds_ok == 1
+    assert rows(tmp_path, "SELECT title FROM entries ORDER BY title") == [
+        ("Menteri \u201cmenjamin\u201d harga beras",), ("Pemprov Jateng salurkan bantuan",)]
+    assert rows(tmp_path, "SELECT count(*) FROM articles") == [(2,)]
