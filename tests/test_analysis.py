@@ -1,0 +1,177 @@
+"""Analysis code on tiny models built in the tests (no downloads): heads, caching, engines, aggregation, topics,
+the analysis stage in a run, and re-analysis."""
+
+import datetime as dt
+import hashlib
+import re
+
+import numpy as np
+import pytest
+
+from monitor.analysis.analyze import Analyzer, TopicModel, analysis_rows, reanalyze
+from monitor.analysis.engines import EmbeddingCache
+from monitor.analysis.heads import LinearHead, balanced_weights, evaluate, train_logistic
+from monitor.store import Store
+
+from helpers import make_config
+
+NOW = dt.datetime(2026, 11, 23, 3, 0, tzinfo=dt.timezone.utc)
+
+
+class HashingEngine:
+    """A tiny deterministic 'model': hashed bag of words, L2-normalised."""
+
+    name = "hashing-64"
+    dim = 64
+
+    def __init__(self):
+        self.calls = []
+
+    def embed(self, texts, kind="query"):
+        self.calls.append(list(texts))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                out[row, int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim] += 1
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.where(norms == 0, 1, norms)
+
+
+POSITIVE = ["warga mengapresiasi layanan yang cepat", "program itu berhasil dan tepat sasaran", "meraih penghargaan terbaik"]
+NEGATIVE = ["warga mengeluhkan layanan yang lambat", "pejabat itu ditetapkan tersangka korupsi", "kebijakan itu dikritik keras"]
+NEUTRAL = ["rapat dijadwalkan pekan depan", "data akan dirilis besok", "pendaftaran dibuka bulan depan"]
+
+
+def toy_head(engine):
+    texts = POSITIVE * 5 + NEGATIVE * 5 + NEUTRAL * 5
+    labels = ["positive"] * 15 + ["negative"] * 15 + ["neutral"] * 15
+    return train_logistic(engine.embed(texts), labels, l2=0.01)
+
+
+def test_logistic_head_learns_saves_and_loads(tmp_path):
+    engine = HashingEngine()
+    head = toy_head(engine)
+    X = engine.embed(POSITIVE + NEGATIVE + NEUTRAL)
+    assert head.predict(X) == ["positive"] * 3 + ["negative"] * 3 + ["neutral"] * 3
+    head.meta["task"] = "sentiment"
+    head.save(tmp_path / "head")
+    loaded = LinearHead.load(tmp_path / "head")
+    assert loaded.version == head.version and loaded.meta["task"] == "sentiment"
+    np.testing.assert_allclose(loaded.predict_proba(X), head.predict_proba(X), atol=1e-5)
+    assert np.allclose(head.predict_proba(X).sum(1), 1)
+
+
+def test_balanced_weights_and_evaluation():
+    weights = balanced_weights(["positive", "positive", "positive", "negative"])
+    assert weights[:3].sum() == pytest.approx(weights[3])
+    result = evaluate(["positive", "negative", "neutral", "neutral"], ["positive", "neutral", "neutral", "neutral"])
+    assert result["accuracy"] == 0.75 and result["confusion"] == [[0, 1, 0], [0, 2, 0], [0, 0, 1]]
+    assert result["macro_f1"] == pytest.approx((0 + 0.8 + 1) / 3)
+
+
+def test_embedding_cache_embeds_each_text_once_and_buckets_by_length():
+    engine = HashingEngine()
+    cache = EmbeddingCache(engine)
+    a = cache.embed(["kalimat panjang sekali untuk diuji", "pendek", "pendek"])
+    b = cache.embed(["pendek", "baru"])
+    assert cache.embedded == 3 and cache.reused == 2
+    assert engine.calls == [["pendek", "kalimat panjang sekali untuk diuji"], ["baru"]]
+    np.testing.assert_array_equal(a[1], b[0])
+
+
+def test_agency_tone_is_confidence_weighted():
+    analyzer = Analyzer(HashingEngine(), toy_head(HashingEngine()))
+    probs = np.array([[0.9, 0.05, 0.05], [0.2, 0.5, 0.3]])
+    expected = (0.9 * probs[0] + 0.5 * probs[1]) / 1.4
+    np.testing.assert_allclose(analyzer.aggregate(probs), expected)
+
+
+def test_topics_threshold_margin_and_keyword_boost():
+    model = TopicModel(["bencana", "kesehatan"], np.eye(2, 4, dtype=np.float32), [["banjir"], ["rumah sakit"]], threshold=0.5, margin=0.1)
+    vectors = np.array([[0.8, 0.6, 0, 0], [0.45, 0.0, 0.89, 0]], dtype=np.float32)
+    scores = model.scores(vectors, ["Banjir di kota", "Tidak ada kata kunci"])
+    assert scores[0, 0] == pytest.approx(0.82)  # keyword boost
+    assert model.assign(scores) == [[("bencana", pytest.approx(0.82))], []]
+    scores[0, 1] = 0.79
+    assert [t for t, _ in model.assign(scores)[0]] == ["bencana", "kesehatan"]  # within the margin
+
+
+def test_analysis_rows_for_articles_and_mentions():
+    config = make_config([])
+    analyzer = Analyzer(HashingEngine(), toy_head(HashingEngine()), config.topics, topic_threshold=-1.0, topic_margin=0.0)
+    articles = [{"article_id": "a1", "title": "KPK dikritik keras", "lead": "Warga mengeluhkan layanan yang lambat."}]
+    mentions = [{"article_id": "a1", "agency_id": "kpk", "in_title": True, "sentences": ["pejabat itu ditetapkan tersangka korupsi"]},
+                {"article_id": "a1", "agency_id": "polri", "in_title": True, "sentences": []}]
+    rows = analysis_rows(analyzer, articles, mentions, NOW)
+    (doc,) = rows["article_analysis"]
+    assert doc["tone"] == "negative" and doc["model_version"] == analyzer.version
+    assert doc["p_negative"] + doc["p_neutral"] + doc["p_positive"] == pytest.approx(1)
+    assert len(doc["topics"]) == 1  # the best topic only: margin 0
+    tones = {r["agency_id"]: r for r in rows["mention_tone"]}
+    assert tones["kpk"]["tone"] == "negative" and tones["kpk"]["sentences_scored"] == 1
+    assert tones["polri"]["sentences_scored"] == 1  # no sentence: the title is scored
+
+
+def test_reanalysis_replaces_rows_and_is_idempotent(tmp_path):
+    store = Store(tmp_path / "r.duckdb")
+    store.write({"articles": [{"article_id": "a1", "title": "Program itu berhasil", "lead": "Warga mengapresiasi layanan yang cepat.",
+                               "status": "ok", "published_at": NOW, "fetched_at": NOW}],
+                 "mentions": [{"article_id": "a1", "agency_id": "kemenkes", "mention_count": 1, "in_title": False, "in_lead": True,
+                               "forms": ["Kemenkes"], "sentences": ["Kemenkes meraih penghargaan terbaik"], "legacy_name": False}]})
+    first = Analyzer(HashingEngine(), toy_head(HashingEngine()))
+    assert reanalyze(store, first, now=NOW) == 1
+    assert reanalyze(store, first, now=NOW) == 1
+    with store.session(read_only=True) as con:
+        assert con.execute("SELECT count(*), any_value(tone) FROM mention_tone").fetchone() == (1, "positive")
+        assert con.execute("SELECT count(*) FROM article_analysis").fetchone()[0] == 1
+    other_head = toy_head(HashingEngine())
+    other_head.bias = other_head.bias + np.array([5.0, 0, 0])  # a different model that calls everything negative
+    second = Analyzer(HashingEngine(), other_head)
+    reanalyze(store, second, since=NOW - dt.timedelta(days=1), until=NOW + dt.timedelta(days=1), now=NOW)
+    with store.session(read_only=True) as con:
+        assert con.execute("SELECT DISTINCT model_version FROM article_analysis UNION SELECT DISTINCT model_version FROM mention_tone").fetchall() == [(second.version,)]
+    assert reanalyze(store, second, since=NOW + dt.timedelta(days=1), now=NOW) == 0
+
+
+def _tiny_bert(tmp_path, classifier=False):
+    from transformers import BertConfig, BertForSequenceClassification, BertModel, BertTokenizerFast
+
+    words = "kpk menetapkan tersangka warga mengapresiasi layanan cepat lambat rapat".split()
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "query", ":", "passage"] + words
+    BertTokenizerFast(vocab={word: i for i, word in enumerate(vocab)}).save_pretrained(tmp_path)
+    config = BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=32, max_position_embeddings=64)
+    if classifier:
+        config.num_labels = 3
+        config.id2label = {0: "NEG", 1: "NET", 2: "POS"}
+        config.label2id = {v: k for k, v in config.id2label.items()}
+        BertForSequenceClassification(config).save_pretrained(tmp_path)
+    else:
+        BertModel(config).save_pretrained(tmp_path)
+    return str(tmp_path)
+
+
+def test_transformers_engine_loads_a_local_model_and_mean_pools(tmp_path):
+    pytest.importorskip("torch", reason="the transformers engine is the optional 'hf' extra")
+    from monitor.analysis.engines import TransformersEngine
+
+    engine = TransformersEngine(_tiny_bert(tmp_path), cache_dir=tmp_path / "cache", device="cpu", batch_size=2)
+    vectors = engine.embed(["KPK menetapkan tersangka", "warga", "layanan cepat"], "query")
+    assert vectors.shape == (3, 16) and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
+    again = engine.embed(["warga"], "query")
+    np.testing.assert_allclose(again[0], vectors[1], atol=1e-5)  # batching and padding do not change a vector
+    assert not np.allclose(engine.embed(["warga"], "passage")[0], again[0])  # e5 prefixes are applied
+
+
+def test_hf_classifier_maps_labels(tmp_path):
+    pytest.importorskip("torch", reason="the hf-classifier is the optional 'hf' extra")
+    from monitor.analysis.analyze import HFClassifierSentiment
+
+    path = _tiny_bert(tmp_path, classifier=True)
+    with pytest.raises(ValueError, match="label_map must map every model label"):
+        HFClassifierSentiment(path, {"NEG": "negative"}, cache_dir=tmp_path / "c", device="cpu")
+    sentiment = HFClassifierSentiment(path, {"NEG": "negative", "NET": "neutral", "POS": "positive"}, cache_dir=tmp_path / "c", device="cpu")
+    probs = sentiment.classify(["warga mengapresiasi layanan", "kpk"])
+    assert probs.shape == (2, 3) and np.allclose(probs.sum(1), 1, atol=1e-5)
+    analyzer = Analyzer(HashingEngine(), sentiment)
+    assert analyzer.version.startswith("hashing-64|hf-classifier:")
