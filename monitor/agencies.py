@@ -216,6 +216,13 @@ def split_sentences(text: str) -> list[str]:
     return sentences
 
 
+def lead_sentences_of(text: str | None, sentences: int = 2) -> str | None:
+    """The lead: the first `sentences` sentences (at most 1,500 characters)."""
+    if not text:
+        return None
+    return " ".join(split_sentences(text)[:sentences])[:1500] or None
+
+
 def matcher_from_config(config) -> AgencyMatcher:
     """Build the matcher from a validated Config."""
     return AgencyMatcher(config.agencies, {a.id: a.place_names for a in config.agencies if a.type == "provinsi"})

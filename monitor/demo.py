@@ -96,11 +96,17 @@ def run_demo(db: str | None, workers: int = 1, echo=print, config_path: str | No
         echo("\nArticles (status, unique story, title):")
         for row in con.execute("SELECT status, article_id = cluster_id AS is_story, title FROM articles ORDER BY title").fetchall():
             echo(f"  {row[0]:<10} {'story ' if row[1] else 'pickup'} {row[2]}")
-        echo("\nSELECT agency_id, count(*) articles, count(DISTINCT cluster_id) stories, sum(in_title::INT) in_title")
-        echo("FROM mentions JOIN articles USING (article_id) GROUP BY 1 ORDER BY 2 DESC:")
-        for row in con.execute("SELECT m.agency_id, count(*), count(DISTINCT a.cluster_id), sum(m.in_title::INT) "
-                               "FROM mentions m JOIN articles a USING (article_id) GROUP BY 1 ORDER BY 2 DESC, 1").fetchall():
-            echo(f"  {row[0]:<24} {row[1]:>3} articles {row[2]:>3} stories {row[3]:>3} in title")
+        echo("\nPer agency: articles, unique stories, in headlines, and tone toward the agency (neg/neu/pos):")
+        for row in con.execute(
+                "SELECT m.agency_id, count(*), count(DISTINCT a.cluster_id), sum(m.in_title::INT), "
+                "count(*) FILTER (t.tone = 'negative'), count(*) FILTER (t.tone = 'neutral'), count(*) FILTER (t.tone = 'positive') "
+                "FROM mentions m JOIN articles a USING (article_id) LEFT JOIN mention_tone t USING (article_id, agency_id) "
+                "GROUP BY 1 ORDER BY 2 DESC, 1").fetchall():
+            echo(f"  {row[0]:<24} {row[1]:>3} articles {row[2]:>3} stories {row[3]:>3} in title   tone {row[4]}/{row[5]}/{row[6]}")
+        echo("\nArticle tone and topics:")
+        for row in con.execute("SELECT a.title, x.tone, x.topics FROM articles a JOIN article_analysis x USING (article_id) "
+                               "ORDER BY a.title").fetchall():
+            echo(f"  {row[1]:<8} {', '.join(row[2]) or '-':<40} {row[0][:70]}")
         echo("\nA mention sentence (what the analysis stage scores):")
         row = con.execute("SELECT agency_id, sentences[1] FROM mentions WHERE agency_id = 'komdigi' LIMIT 1").fetchone()
         if row:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from monitor.agencies import AgencyMatcher, matcher_from_config, split_sentences
+from monitor.agencies import AgencyMatcher, lead_sentences_of, matcher_from_config
 from monitor.config import Config, FeedConfig
 from monitor.dedupe import StoryIndex, signature
 from monitor.errors import DatabaseLockedError, FetchError, RateLimitedError, RunLockedError
@@ -242,12 +242,6 @@ def fetch_page(client, policy, limiter, entry: dict) -> PageOutcome:
     return outcome
 
 
-def lead_of(text: str | None, sentences: int = 2) -> str | None:
-    if not text:
-        return None
-    return " ".join(split_sentences(text)[:sentences])[:1500] or None
-
-
 def page_batch(outcomes: list[PageOutcome], pages: list[ExtractedPage | None], now: dt.datetime, config: Config,
                matcher: AgencyMatcher, index: StoryIndex, outlets: dict[str, str], summary: RunSummary) -> Batch:
     """Rows for one batch of pages: articles, mentions, and the entries' new state."""
@@ -294,7 +288,7 @@ def page_batch(outcomes: list[PageOutcome], pages: list[ExtractedPage | None], n
             "final_url": final_url, "outlet": outlets.get(entry["entry_id"]) or host_of(final_url or entry["url"]),
             "site_name": page.site_name, "title": title, "author": page.author, "published_at": published,
             "date_source": date_source, "fetched_at": now, "language": page.language, "text": text,
-            "lead": lead_of(text), "content_hash": page.content_hash, "minhash": values,
+            "lead": lead_sentences_of(text), "content_hash": page.content_hash, "minhash": values,
             "same_text_as": decision.same_text_as, "cluster_id": decision.cluster_id, "status": page.status,
             "status_reason": page.reason, "updated_at": now,
         })

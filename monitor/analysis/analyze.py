@@ -1,8 +1,11 @@
 """The analysis stage: tone of each article (title + lead), tone toward each agency it mentions (from the mention
 sentences), and topics. Every text is embedded once per run (EmbeddingCache); the heads read those vectors.
 
-Agency tone aggregation rule: each mention sentence gets class probabilities p_i with confidence c_i = max(p_i);
-the agency's probabilities are Σ c_i p_i / Σ c_i (confident sentences weigh more), and its label is the argmax.
+Agency tone aggregation rule: each mention sentence gets class probabilities p_i with confidence c_i = max(p_i),
+halved when the sentence's own label is neutral; the agency's probabilities are Σ c_i p_i / Σ c_i and its label
+is the argmax. Confident sentences weigh more, and in news most sentences around a criticism or a compliment are
+neutral reporting ("Komdigi memblokir 12.000 situs", "Komdigi berjanji memperbaiki"): at full weight they would
+drown the one sentence that carries the tone ("pengaduan di Komdigi lambat dan tidak transparan").
 
 Topics are zero-shot: cosine similarity between the article (title + lead, "query: ") and each topic's text
 ("query: <name>: <description>"), plus 0.02 for each topic keyword found in the title or lead (at most 0.06).
@@ -21,6 +24,7 @@ import numpy as np
 from monitor.analysis.engines import EmbeddingCache
 from monitor.analysis.heads import LinearHead
 
+NEUTRAL_WEIGHT = 0.5
 KEYWORD_BOOST = 0.02
 MAX_BOOST = 0.06
 
@@ -130,7 +134,11 @@ class Analyzer:
         return self.sentiment.classes[int(np.argmax(probs))]
 
     def aggregate(self, probs: np.ndarray) -> np.ndarray:
+        """Confidence-weighted mean; sentences whose own label is neutral count half (see the module docstring)."""
         confidence = probs.max(axis=1)
+        if "neutral" in self.sentiment.classes:
+            neutral = probs.argmax(axis=1) == list(self.sentiment.classes).index("neutral")
+            confidence = np.where(neutral, NEUTRAL_WEIGHT * confidence, confidence)
         return (probs * confidence[:, None]).sum(0) / confidence.sum()
 
     def topics_of(self, texts: list[str]) -> list[list[tuple[str, float]]]:
