@@ -278,11 +278,12 @@ def models_train(data: Path = typer.Option(Path("../shared/data/sentiment"), "--
 def models_eval(data: Path = typer.Option(..., "--data", help="TSV text<TAB>label, or CSV with text,label[,target]."),
                 config: str = ConfigOption) -> None:
     """Accuracy, macro-F1 and the confusion matrix of the configured sentiment model on a labelled file."""
+    from monitor.agencies import matcher_from_config
     from monitor.analysis.train import evaluate_file, format_report
 
     cfg = _load(config)
     try:
-        result = evaluate_file(_analyzer(cfg), data)
+        result = evaluate_file(_analyzer(cfg), data, matcher_from_config(cfg))
     except (OSError, ValueError) as exc:
         typer.echo(f"{data}: {exc}", err=True)
         raise typer.Exit(EXIT_CONFIG) from None

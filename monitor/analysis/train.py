@@ -192,11 +192,18 @@ def train_sentiment(engine, shared: Path, news_csv: Path, out: Path, *, l2_grid=
     return head.meta
 
 
-def evaluate_file(analyzer, path: str | Path) -> dict:
-    """Accuracy, macro-F1 and the confusion matrix of the analyzer's sentiment on a labelled file."""
+def evaluate_file(analyzer, path: str | Path, matcher=None) -> dict:
+    """Accuracy, macro-F1 and the confusion matrix of the analyzer's sentiment on a labelled file. Rows with a
+    `target` are scored as agency tone (the sentences that mention the target, aggregated), others as text tone."""
     data = read_labelled(path)
-    probs = analyzer.tone(data.texts)
-    return evaluate(data.labels, [analyzer.label(p) for p in probs], tuple(analyzer.sentiment.classes))
+    predicted = []
+    for text, target in zip(data.texts, data.targets):
+        sentences = [text]
+        if target and matcher is not None:
+            mention = next((m for m in matcher.mentions(None, text) if m.agency_id == target), None)
+            sentences = mention.sentences if mention and mention.sentences else [text]
+        predicted.append(analyzer.label(analyzer.aggregate(analyzer.tone(sentences))))
+    return evaluate(data.labels, predicted, tuple(analyzer.sentiment.classes))
 
 
 def format_report(name: str, result: dict) -> str:
