@@ -32,6 +32,10 @@ feeds_app = typer.Typer(help="Check the feeds in feeds.yaml.", no_args_is_help=T
 app.add_typer(feeds_app, name="feeds")
 models_app = typer.Typer(help="Train and evaluate the sentiment head.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
+export_app = typer.Typer(help="Exports for PR heads.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+report_app = typer.Typer(help="Readable reports for PR heads.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
 
 ConfigOption = typer.Option("feeds.yaml", "--config", "-c", envvar="MONITOR_CONFIG", help="Path to feeds.yaml.")
 DbOption = typer.Option("data/monitor.duckdb", "--db", envvar="MONITOR_DB", help="Path to the DuckDB file.")
@@ -288,6 +292,152 @@ def models_eval(data: Path = typer.Option(..., "--data", help="TSV text<TAB>labe
         typer.echo(f"{data}: {exc}", err=True)
         raise typer.Exit(EXIT_CONFIG) from None
     typer.echo(format_report(str(data), result))
+
+
+def _open_read_only(db: str):
+    from monitor.queries import read_only_connection
+    from monitor.store import Store
+
+    if not Path(db).exists():
+        typer.echo(f"no database at {db} yet: run `monitor run` first", err=True)
+        raise typer.Exit(EXIT_CONFIG)
+    with Store(db).session():  # bring an older file up to the current schema (views) first
+        pass
+    try:
+        return read_only_connection(db)
+    except Exception as exc:  # duckdb lock or I/O error
+        typer.echo(f"cannot open {db} read-only: {str(exc).splitlines()[0]}", err=True)
+        raise typer.Exit(EXIT_DB_LOCKED) from None
+
+
+def _print_rows(columns: list[str], rows: list[tuple], fmt: str) -> None:
+    import csv as csv_module
+
+    if fmt == "json":
+        for row in rows:
+            typer.echo(json.dumps(dict(zip(columns, row)), default=str, ensure_ascii=False))
+    elif fmt == "csv":
+        writer = csv_module.writer(sys.stdout)
+        writer.writerow(columns)
+        writer.writerows(rows)
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(*columns)
+        for row in rows:
+            table.add_row(*["" if v is None else str(v) for v in row])
+        Console(no_color=not sys.stdout.isatty(), width=200 if not sys.stdout.isatty() else None).print(table)
+
+
+def _day(value: Optional[str], default):
+    import datetime as dt
+
+    if value is None:
+        return default
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        typer.echo(f"bad date {value!r}: use YYYY-MM-DD", err=True)
+        raise typer.Exit(EXIT_CONFIG) from None
+
+
+@app.command()
+def query(name: str = typer.Argument(..., help="daily, share-of-voice, topics, outlets, top-negative, top-positive, weekly, spikes"),
+          agency: Optional[str] = typer.Option(None, "--agency", help="Agency id (default: all)."),
+          since: Optional[str] = typer.Option(None, "--since", help="YYYY-MM-DD (WIB), inclusive; default 28 days ago."),
+          until: Optional[str] = typer.Option(None, "--until", help="YYYY-MM-DD (WIB), exclusive; default tomorrow."),
+          format: str = typer.Option("table", "--format", help="table, csv or json"), db: str = DbOption) -> None:
+    """Run a named trend query (parameters are bound, never pasted into SQL)."""
+    import datetime as dt
+
+    from monitor.queries import NAMED, run_named
+
+    if name not in NAMED:
+        typer.echo(f"unknown query {name!r}; known: " + ", ".join(f"{k} ({v[0]})" for k, v in NAMED.items()), err=True)
+        raise typer.Exit(EXIT_CONFIG)
+    today = dt.datetime.now(dt.timezone(dt.timedelta(hours=7))).date()
+    con = _open_read_only(db)
+    try:
+        columns, rows = run_named(con, name, agency, _day(since, today - dt.timedelta(days=28)), _day(until, today + dt.timedelta(days=1)))
+    finally:
+        con.close()
+    _print_rows(columns, rows, format)
+
+
+@app.command()
+def sql(statement: str = typer.Argument(..., help="A SELECT statement."), db: str = DbOption,
+        format: str = typer.Option("table", "--format", help="table, csv or json")) -> None:
+    """Run your own query on a read-only connection with external access (files, network) disabled."""
+    import duckdb
+
+    con = _open_read_only(db)
+    try:
+        cursor = con.execute(statement)
+        columns = [d[0] for d in cursor.description] if cursor.description else []
+        rows = cursor.fetchall() if columns else []
+    except duckdb.Error as exc:
+        typer.echo(f"query failed: {str(exc).splitlines()[0]}", err=True)
+        raise typer.Exit(EXIT_CONFIG) from None
+    finally:
+        con.close()
+    _print_rows(columns, rows, format)
+
+
+def _week_and_agencies(week: Optional[str], agency: Optional[list[str]], config: str):
+    from monitor.export import Week
+
+    cfg = _load(config)
+    known = {a.id for a in cfg.agencies}
+    unknown = [a for a in agency or [] if a not in known]
+    if unknown:
+        typer.echo(f"unknown agency id(s): {', '.join(unknown)}", err=True)
+        raise typer.Exit(EXIT_CONFIG)
+    try:
+        return (Week.parse(week) if week else Week.last_complete()), (agency or None)
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(EXIT_CONFIG) from None
+
+
+@export_app.command("weekly")
+def export_weekly(week: Optional[str] = typer.Option(None, "--week", help="ISO week in WIB, e.g. 2026-W48 (default: last complete week)."),
+                  agency: Optional[list[str]] = typer.Option(None, "--agency", help="Agency id; repeat for several (default: all with mentions)."),
+                  out: Path = typer.Option(Path("data/exports"), "--out", help="Output directory."),
+                  format: str = typer.Option("csv", "--format", help="csv or xlsx"),
+                  db: str = DbOption, config: str = ConfigOption) -> None:
+    """Weekly summary per agency and the week's stories, as CSV (UTF-8 with BOM) or XLSX."""
+    from monitor.export import write_weekly
+
+    chosen, agencies = _week_and_agencies(week, agency, config)
+    if format not in ("csv", "xlsx"):
+        typer.echo("format must be csv or xlsx", err=True)
+        raise typer.Exit(EXIT_CONFIG)
+    con = _open_read_only(db)
+    try:
+        for path in write_weekly(con, chosen, agencies, out, format):
+            typer.echo(str(path))
+    finally:
+        con.close()
+
+
+@report_app.command("weekly")
+def report_weekly(out: Path = typer.Option(..., "--out", help="The HTML file to write."),
+                  week: Optional[str] = typer.Option(None, "--week", help="ISO week in WIB (default: last complete week)."),
+                  agency: Optional[list[str]] = typer.Option(None, "--agency", help="Agency id; repeat for several."),
+                  db: str = DbOption, config: str = ConfigOption) -> None:
+    """One self-contained HTML report (charts embedded) for the week, readable on a phone."""
+    from monitor.report import write_weekly_report
+
+    chosen, agencies = _week_and_agencies(week, agency, config)
+    con = _open_read_only(db)
+    try:
+        typer.echo(str(write_weekly_report(con, chosen, agencies, out)))
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(EXIT_CONFIG) from None
+    finally:
+        con.close()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -79,6 +79,8 @@ MIGRATIONS: list[str] = [
         p_neutral DOUBLE, p_positive DOUBLE, sentences_scored INTEGER, analyzed_at TIMESTAMPTZ,
         PRIMARY KEY (article_id, agency_id));
     """,
+    # v3: trend views (monitor/queries.py)
+    "VIEWS",
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -209,7 +211,10 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
     for version in range(current + 1, SCHEMA_VERSION + 1):
         con.execute("BEGIN TRANSACTION")
         try:
-            con.execute(MIGRATIONS[version - 1])
+            migration = MIGRATIONS[version - 1]
+            if migration == "VIEWS":
+                from monitor.queries import VIEWS as migration
+            con.execute(migration)
             con.execute("INSERT INTO schema_version VALUES (?, ?)", [version, dt.datetime.now(UTC)])
             con.execute("COMMIT")
         except Exception:

@@ -1,0 +1,163 @@
+"""Weekly export for PR heads: a summary per agency and the week's stories, as CSV (UTF-8 with BOM, every field
+quoted) or XLSX. Weeks are ISO weeks cut in Asia/Jakarta time.
+
+Safe to open: every text cell that starts with = + - @ TAB CR or LF gets a leading apostrophe (OWASP CSV
+injection); file names are generated from the week, validated agency ids and the generation time, never from
+article data, and every path is checked to stay inside the output directory.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+WIB = dt.timezone(dt.timedelta(hours=7))
+TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
+SUMMARY_COLUMNS = ["agency_id", "agency_name", "mentions", "stories", "positive", "neutral", "negative", "net_tone",
+                   "mentions_previous_week", "mentions_change", "net_tone_previous_week", "net_tone_change",
+                   "top_topics", "spike_days"]
+STORY_COLUMNS = ["date_wib", "agency_id", "outlet", "title", "url", "tone_toward_agency", "p_negative", "p_positive",
+                 "topics", "outlets_carrying_story"]
+
+
+@dataclass(frozen=True)
+class Week:
+    label: str  # 2026-W48
+    start: dt.date  # Monday (WIB)
+
+    @property
+    def end(self) -> dt.date:
+        return self.start + dt.timedelta(days=7)
+
+    @classmethod
+    def parse(cls, value: str) -> Week:
+        match = re.fullmatch(r"(\d{4})-W(\d{2})", value)
+        if not match:
+            raise ValueError(f"week must look like 2026-W48, got {value!r}")
+        start = dt.date.fromisocalendar(int(match.group(1)), int(match.group(2)), 1)
+        return cls(value, start)
+
+    @classmethod
+    def last_complete(cls, now: dt.datetime | None = None) -> Week:
+        today = (now or dt.datetime.now(dt.timezone.utc)).astimezone(WIB).date()
+        monday = today - dt.timedelta(days=today.weekday() + 7)
+        year, week, _ = monday.isocalendar()
+        return cls(f"{year}-W{week:02d}", monday)
+
+
+def neutralise(value):
+    """A text cell that a spreadsheet would read as a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(TRIGGERS):
+        return "'" + value
+    return value
+
+
+def weekly_rows(con: duckdb.DuckDBPyConnection, week: Week, agencies: list[str] | None) -> tuple[list[dict], list[dict]]:
+    """(summary rows, story rows) for the week; only agencies with mentions unless `agencies` names them."""
+    prev = Week("prev", week.start - dt.timedelta(days=7))
+    names = dict(con.execute("SELECT agency_id, name FROM agencies").fetchall())
+    wanted = agencies or [r[0] for r in con.execute(
+        "SELECT DISTINCT agency_id FROM agency_daily WHERE day >= ? AND day < ? ORDER BY 1", [week.start, week.end]).fetchall()]
+
+    def totals(w: Week, agency: str) -> dict:
+        # stories are counted over the whole week: a story picked up on two days is one story
+        row = con.execute("SELECT count(*), count(DISTINCT cluster_id), count(*) FILTER (tone = 'positive'), "
+                          "count(*) FILTER (tone = 'neutral'), count(*) FILTER (tone = 'negative'), count(tone) "
+                          "FROM agency_mentions WHERE agency_id = ? AND day >= ? AND day < ?", [agency, w.start, w.end]).fetchone()
+        mentions, stories, pos, neu, neg, toned = (int(v) for v in row)
+        return {"mentions": mentions, "stories": stories, "positive": pos, "neutral": neu, "negative": neg,
+                "net_tone": round((pos - neg) / toned, 3) if toned else None}
+
+    summary = []
+    for agency in wanted:
+        this, before = totals(week, agency), totals(prev, agency)
+        topics = con.execute("SELECT topic_id, sum(articles) AS n FROM agency_topic_daily WHERE agency_id = ? AND day >= ? "
+                             "AND day < ? GROUP BY 1 ORDER BY n DESC, 1 LIMIT 3", [agency, week.start, week.end]).fetchall()
+        spikes = con.execute("SELECT day FROM agency_spikes WHERE agency_id = ? AND day >= ? AND day < ? ORDER BY day",
+                             [agency, week.start, week.end]).fetchall()
+        summary.append({
+            "agency_id": agency, "agency_name": names.get(agency, agency), **this,
+            "mentions_previous_week": before["mentions"], "mentions_change": this["mentions"] - before["mentions"],
+            "net_tone_previous_week": before["net_tone"],
+            "net_tone_change": round(this["net_tone"] - before["net_tone"], 3)
+            if this["net_tone"] is not None and before["net_tone"] is not None else None,
+            "top_topics": "; ".join(f"{t} ({n})" for t, n in topics), "spike_days": "; ".join(str(d[0]) for d in spikes)})
+    stories = []
+    if wanted:
+        cursor = con.execute(
+            "SELECT am.ts, am.agency_id, am.outlet, am.title, am.url, am.tone, am.p_negative, am.p_positive, x.topics, "
+            "s.outlets FROM agency_mentions am LEFT JOIN article_analysis x USING (article_id) "
+            "LEFT JOIN agency_stories s ON s.agency_id = am.agency_id AND s.cluster_id = am.cluster_id "
+            "WHERE am.day >= ? AND am.day < ? AND am.agency_id IN (SELECT unnest(?::VARCHAR[])) "
+            "ORDER BY am.agency_id, am.ts, am.url", [week.start, week.end, wanted])
+        for ts, agency, outlet, title, url, tone, p_neg, p_pos, topics, outlets in cursor.fetchall():
+            stories.append({"date_wib": ts.astimezone(WIB).strftime("%Y-%m-%d %H:%M"), "agency_id": agency, "outlet": outlet,
+                            "title": title, "url": url, "tone_toward_agency": tone,
+                            "p_negative": round(p_neg, 3) if p_neg is not None else None,
+                            "p_positive": round(p_pos, 3) if p_pos is not None else None,
+                            "topics": "; ".join(topics or []), "outlets_carrying_story": outlets})
+    return summary, stories
+
+
+def _safe_path(out_dir: Path, name: str) -> Path:
+    out_dir = out_dir.resolve()
+    path = (out_dir / name).resolve()
+    if path.parent != out_dir:
+        raise ValueError(f"refusing to write outside {out_dir}: {name}")
+    return path
+
+
+def file_stem(week: Week, agencies: list[str] | None, generated: dt.datetime) -> str:
+    scope = "all-agencies" if not agencies else ("-".join(agencies) if len(agencies) <= 3 else f"{len(agencies)}-agencies")
+    if not re.fullmatch(r"[a-z0-9_-]+", scope):
+        raise ValueError("agency ids must be register ids")
+    return f"monitor-weekly-{week.label}-{scope}-{generated.strftime('%Y%m%dT%H%M%SZ')}"
+
+
+def write_weekly(con, week: Week, agencies: list[str] | None, out_dir: str | Path, fmt: str = "csv",
+                 now: dt.datetime | None = None) -> list[Path]:
+    """Write the week's export; returns the files written."""
+    generated = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+    summary, stories = weekly_rows(con, week, agencies)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = file_stem(week, agencies, generated)
+    if fmt == "csv":
+        paths = []
+        for part, columns, rows in (("summary", SUMMARY_COLUMNS, summary), ("stories", STORY_COLUMNS, stories)):
+            path = _safe_path(out_dir, f"{stem}-{part}.csv")
+            with open(path, "w", newline="", encoding="utf-8-sig") as handle:
+                writer = csv.writer(handle, quoting=csv.QUOTE_ALL)
+                writer.writerow(columns)
+                for row in rows:
+                    writer.writerow(["" if row[c] is None else neutralise(row[c]) for c in columns])
+            paths.append(path)
+        return paths
+    if fmt == "xlsx":
+        from openpyxl import Workbook
+
+        book = Workbook()
+        info = book.active
+        info.title = "Parameter"
+        for key, value in (("minggu (ISO, WIB)", week.label), ("dari", str(week.start)), ("sampai sebelum", str(week.end)),
+                           ("instansi", ", ".join(agencies) if agencies else "semua"),
+                           ("dibuat (UTC)", generated.isoformat(timespec="seconds"))):
+            info.append([key, value])
+        for title, columns, rows in (("Ringkasan", SUMMARY_COLUMNS, summary), ("Berita", STORY_COLUMNS, stories)):
+            sheet = book.create_sheet(title)
+            sheet.append(columns)
+            for row in rows:
+                sheet.append([neutralise(row[c]) for c in columns])
+            for cells in sheet.iter_rows(min_row=2):
+                for cell in cells:
+                    if isinstance(cell.value, str):
+                        cell.data_type = "s"  # text, never a formula
+        path = _safe_path(out_dir, f"{stem}.xlsx")
+        book.save(path)
+        return [path]
+    raise ValueError(f"unknown format {fmt!r}: csv or xlsx")

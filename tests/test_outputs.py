@@ -1,0 +1,174 @@
+"""Views, named queries, exports and the report against a small fixed database built here (known counts, known
+tones, a week boundary in WIB that differs from UTC, hostile titles, an empty week)."""
+
+import csv
+import datetime as dt
+import re
+
+import pytest
+from openpyxl import load_workbook
+
+from monitor.export import Week, neutralise, write_weekly
+from monitor.queries import read_only_connection, run_named
+from monitor.report import write_weekly_report
+from monitor.store import Store
+
+UTC = dt.timezone.utc
+HOSTILE = ['=HYPERLINK("http://evil.example","klik")', "+62 812 3456", "-2+3", "@SUM(A1:A9)", "\tTAB", "\rCR",
+           'Judul "berkutip", dengan koma; dan titik koma']
+
+
+def build(tmp_path):
+    """KPK: 3 articles in 2026-W48 (WIB) incl. one published Sunday 22 Nov 18:00 UTC = Monday 01:00 WIB; 1 in W47.
+    Polri: 1 mention per day for 28 days before 24 Nov, then 8 on 24 Nov (a volume spike). Titles include hostile cells."""
+    store = Store(tmp_path / "o.duckdb")
+    articles, mentions, tones, analysis = [], [], [], []
+
+    def add(aid, ts, agency, tone, title, outlet="Warta Uji", cluster=None, topics=("korupsi-hukum",)):
+        articles.append({"article_id": aid, "url": f"https://contoh.test/{aid}", "title": title, "outlet": outlet,
+                         "published_at": ts, "fetched_at": ts, "status": "ok", "cluster_id": cluster or aid})
+        mentions.append({"article_id": aid, "agency_id": agency, "mention_count": 1, "in_title": True, "in_lead": True,
+                         "forms": [], "sentences": [title], "legacy_name": False})
+        p = {"negative": (0.8, 0.1, 0.1), "neutral": (0.1, 0.8, 0.1), "positive": (0.1, 0.1, 0.8)}[tone]
+        tones.append({"article_id": aid, "agency_id": agency, "model_version": "v1", "tone": tone, "p_negative": p[0],
+                      "p_neutral": p[1], "p_positive": p[2], "sentences_scored": 1, "analyzed_at": ts})
+        analysis.append({"article_id": aid, "model_version": "v1", "tone": tone, "p_negative": p[0], "p_neutral": p[1],
+                         "p_positive": p[2], "topics": list(topics), "topic_scores": [0.9] * len(topics), "analyzed_at": ts})
+
+    add("k1", dt.datetime(2026, 11, 22, 18, 0, tzinfo=UTC), "kpk", "negative", HOSTILE[0])  # Monday 01:00 WIB
+    add("k2", dt.datetime(2026, 11, 24, 3, 0, tzinfo=UTC), "kpk", "negative", HOSTILE[6], cluster="k1")
+    add("k3", dt.datetime(2026, 11, 25, 3, 0, tzinfo=UTC), "kpk", "positive", "KPK dipuji publik", outlet="Kabar Lain")
+    add("k0", dt.datetime(2026, 11, 22, 10, 0, tzinfo=UTC), "kpk", "neutral", "KPK periksa saksi")  # Sunday 17:00 WIB: W47
+    for day in range(28):
+        ts = dt.datetime(2026, 10, 27, 3, 0, tzinfo=UTC) + dt.timedelta(days=day)
+        add(f"p{day}", ts, "polri", "neutral", f"Polri hari {day}", topics=("keamanan",))
+    for n, title in enumerate(HOSTILE[1:6] + ["a", "b", "c"]):
+        add(f"s{n}", dt.datetime(2026, 11, 24, 5, n, tzinfo=UTC), "polri", "negative", title, topics=("keamanan",))
+    store.write({"articles": articles, "mentions": mentions, "mention_tone": tones, "article_analysis": analysis,
+                 "agencies": [{"agency_id": "kpk", "name": "Komisi Pemberantasan Korupsi", "type": "lembaga_negara"},
+                              {"agency_id": "polri", "name": "Kepolisian Negara Republik Indonesia", "type": "lembaga_negara"}]})
+    return str(tmp_path / "o.duckdb")
+
+
+@pytest.fixture
+def con(tmp_path):
+    connection = read_only_connection(build(tmp_path))
+    yield connection
+    connection.close()
+
+
+W48 = Week.parse("2026-W48")
+
+
+def test_daily_view_cuts_days_in_wib_and_counts_tone(con):
+    columns, rows = run_named(con, "daily", "kpk", dt.date(2026, 11, 1), dt.date(2026, 12, 1))
+    table = [dict(zip(columns, r)) for r in rows]
+    assert [(r["day"], r["mentions"], r["stories"], r["negative"], r["positive"], r["net_tone"]) for r in table] == [
+        (dt.date(2026, 11, 22), 1, 1, 0, 0, 0.0), (dt.date(2026, 11, 23), 1, 1, 1, 0, -1.0), (dt.date(2026, 11, 24), 1, 1, 1, 0, -1.0), (dt.date(2026, 11, 25), 1, 1, 0, 1, 1.0)]
+
+
+def test_weekly_view_uses_wib_weeks_and_week_over_week_change(con):
+    columns, rows = run_named(con, "weekly", "kpk", dt.date(2026, 11, 1), dt.date(2026, 12, 1))
+    weeks = {r[columns.index("week")]: dict(zip(columns, r)) for r in rows}
+    assert weeks["2026-W47"]["mentions"] == 1 and weeks["2026-W48"]["mentions"] == 3  # UTC would put k1 in W47
+    assert weeks["2026-W48"]["stories"] == 2  # k1 and k2 are one story over two days
+    assert weeks["2026-W48"]["mentions_change"] == 2 and weeks["2026-W48"]["net_tone"] == round(-1 / 3, 3)
+
+
+def test_share_of_voice_topics_outlets_and_top_stories(con):
+    columns, rows = run_named(con, "share-of-voice", None, dt.date(2026, 11, 24), dt.date(2026, 11, 25))
+    assert {r[0]: r[3] for r in rows} == {"polri": 0.8889, "kpk": 0.1111}
+    _, topics = run_named(con, "topics", "polri", dt.date(2026, 11, 1), dt.date(2026, 12, 1))
+    assert topics == [("polri", "keamanan", 23 + 8)]  # 1 a day from 1 Nov to 23 Nov, then 8
+    _, outlets = run_named(con, "outlets", "kpk", dt.date(2026, 11, 23), dt.date(2026, 11, 30))
+    assert outlets == [("kpk", "Warta Uji", 2, 2), ("kpk", "Kabar Lain", 1, 0)]
+    _, negative = run_named(con, "top-negative", "kpk", dt.date(2026, 11, 23), dt.date(2026, 11, 30))
+    assert len(negative) == 1 and negative[0][2] == HOSTILE[0]  # two articles, one story (same cluster)
+
+
+def test_spike_rule_flags_the_volume_jump_and_nothing_else(con):
+    columns, rows = run_named(con, "spikes", None, dt.date(2026, 10, 1), dt.date(2026, 12, 1))
+    spikes = [dict(zip(columns, r)) for r in rows]
+    assert [(s["agency_id"], s["day"], s["mentions"]) for s in spikes] == [("polri", dt.date(2026, 11, 24), 8)]
+    assert spikes[0]["volume_spike"] and spikes[0]["negative_spike"] and spikes[0]["vol_median"] == 1
+
+
+def test_named_queries_bind_parameters(con):
+    _, rows = run_named(con, "daily", "kpk' OR '1'='1", dt.date(2026, 1, 1), dt.date(2027, 1, 1))
+    assert rows == []
+    with pytest.raises(KeyError):
+        run_named(con, "drop table articles", None, dt.date(2026, 1, 1), dt.date(2027, 1, 1))
+
+
+def test_read_only_connection_refuses_writes_and_files(con):
+    import duckdb
+
+    with pytest.raises(duckdb.Error):
+        con.execute("DELETE FROM articles")
+    with pytest.raises(duckdb.Error, match="disabled"):
+        con.execute("SELECT * FROM read_csv('/etc/hostname')")
+
+
+@pytest.mark.parametrize("cell", HOSTILE[:6])
+def test_neutralise_every_trigger(cell):
+    assert neutralise(cell).startswith("'") and neutralise(cell)[1:] == cell
+    assert neutralise("KPK") == "KPK" and neutralise(-0.5) == -0.5
+
+
+def test_csv_export_is_excel_safe_and_has_the_documented_schema(con, tmp_path):
+    now = dt.datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
+    summary_path, stories_path = write_weekly(con, W48, None, tmp_path / "exports", "csv", now)
+    assert summary_path.name == "monitor-weekly-2026-W48-all-agencies-20261130T010000Z-summary.csv"
+    raw = summary_path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM
+    summary = list(csv.DictReader(open(summary_path, encoding="utf-8-sig")))
+    kpk = next(r for r in summary if r["agency_id"] == "kpk")
+    assert (kpk["mentions"], kpk["stories"], kpk["negative"], kpk["mentions_previous_week"], kpk["mentions_change"]) == ("3", "2", "2", "1", "2")
+    assert kpk["net_tone"] == str(round(-1 / 3, 3)) and kpk["net_tone_change"] == str(round(-1 / 3, 3))
+    polri = next(r for r in summary if r["agency_id"] == "polri")
+    assert polri["spike_days"] == "2026-11-24" and polri["top_topics"] == "keamanan (9)"  # 23 Nov (1) + 24 Nov (8)
+    stories = list(csv.DictReader(open(stories_path, encoding="utf-8-sig", newline="")))
+    titles = {r["title"] for r in stories}
+    for hostile in HOSTILE[:6]:
+        assert "'" + hostile in titles  # neutralised, content kept
+    assert HOSTILE[6] in titles  # quotes, commas and semicolons survive quoting
+    first = next(r for r in stories if r["url"].endswith("/k1"))
+    assert first["date_wib"] == "2026-11-23 01:00" and first["tone_toward_agency"] == "negative"
+    assert all(line.startswith('"') and line.endswith('"') for line in summary_path.read_text(encoding="utf-8-sig").splitlines())
+
+
+def test_xlsx_export_cells_are_text_not_formulas(con, tmp_path):
+    (path,) = write_weekly(con, W48, ["polri"], tmp_path, "xlsx", dt.datetime(2026, 11, 30, tzinfo=UTC))
+    assert path.name.startswith("monitor-weekly-2026-W48-polri-")
+    book = load_workbook(path)
+    assert book.sheetnames == ["Parameter", "Ringkasan", "Berita"]
+    cells = [c.value for row in book["Berita"].iter_rows(min_row=2) for c in row]
+    assert "'" + HOSTILE[0 + 1] in cells and not any(isinstance(v, str) and v.startswith("=") for v in cells)
+    assert all(c.data_type != "f" for row in book["Berita"].iter_rows() for c in row)
+
+
+def test_empty_week_gives_valid_files_not_a_crash(con, tmp_path):
+    empty = Week.parse("2026-W10")
+    summary, stories = write_weekly(con, empty, None, tmp_path, "csv")
+    assert summary.read_text(encoding="utf-8-sig").splitlines() == ['"' + '","'.join(
+        ["agency_id", "agency_name", "mentions", "stories", "positive", "neutral", "negative", "net_tone",
+         "mentions_previous_week", "mentions_change", "net_tone_previous_week", "net_tone_change", "top_topics", "spike_days"]) + '"']
+    report = write_weekly_report(con, empty, None, tmp_path / "kosong.html")
+    assert "Tidak ada pemberitaan" in report.read_text(encoding="utf-8")
+
+
+def test_export_paths_stay_inside_the_output_directory(con, tmp_path):
+    with pytest.raises(ValueError):
+        write_weekly(con, W48, ["../../etc"], tmp_path, "csv")
+    with pytest.raises(ValueError):
+        write_weekly_report(con, W48, None, tmp_path / "laporan.exe")
+
+
+def test_report_is_self_contained_escaped_and_has_charts(con, tmp_path):
+    path = write_weekly_report(con, W48, None, tmp_path / "laporan.html", dt.datetime(2026, 11, 30, tzinfo=UTC))
+    page = path.read_text(encoding="utf-8")
+    assert page.count("<img ") == 4 and page.count("src='data:image/png;base64,") == 4  # 2 charts × 2 agencies
+    assert not re.search(r"src=['\"]https?:", page) and "<script" not in page
+    assert "=HYPERLINK(&quot;http://evil.example&quot;" in page  # escaped text, not markup
+    assert "Lonjakan:</b> 2026-11-24" in page and "Komisi Pemberantasan Korupsi" in page
+    assert "width=device-width" in page
