@@ -26,22 +26,27 @@ def _chart(days: list[dt.date], series: dict[str, list[float]], title: str, kind
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    import matplotlib.dates as mdates
+    from matplotlib.ticker import MaxNLocator
+
     fig, ax = plt.subplots(figsize=(6.4, 2.8), dpi=110)
-    labels = [d.strftime("%d/%m") for d in days]
     if kind == "bars":
         bottom = [0.0] * len(days)
         colours = {"Negatif": "#d9534f", "Netral": "#9aa5b1", "Positif": "#3a9d5d"}
         for name, values in series.items():
-            ax.bar(labels, values, bottom=bottom, label=name, color=colours.get(name))
+            ax.bar(days, values, bottom=bottom, label=name, color=colours.get(name), width=0.8)
             bottom = [b + v for b, v in zip(bottom, values)]
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.32), fontsize=9, frameon=False, ncol=3)
         ax.set_ylabel("Jumlah berita")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     else:
         for name, values in series.items():
-            ax.plot(labels, values, marker="o", label=name, color="#0b57d0")
+            ax.plot(days, values, marker="o", label=name, color="#0b57d0")
         ax.axhline(0, color="#999", linewidth=0.8)
         ax.set_ylim(-1.05, 1.05)
+        ax.set_xlim(days[0] - dt.timedelta(days=0.5), days[-1] + dt.timedelta(days=0.5))
         ax.set_ylabel("Tonasi bersih")
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%d/%m"))
     ax.set_title(title, fontsize=11)
     ax.tick_params(axis="x", labelsize=8, rotation=45)
     ax.spines[["top", "right"]].set_visible(False)
@@ -82,7 +87,7 @@ def render_weekly(con, week: Week, agencies: list[str] | None, now: dt.datetime 
                                     "Positif": [daily.get(d, (0,) * 6)[1] for d in week_days]},
                         "Volume berita per hari dan nada terhadap instansi", "bars")
         tone = _chart(days, {"Tonasi bersih": [daily[d][5] if d in daily and daily[d][5] is not None else float("nan") for d in days]},
-                      "Tonasi bersih per hari, 4 minggu terakhir ((positif − negatif) / berita bernada)", "line")
+                      "Tonasi bersih per hari, 4 minggu terakhir", "line")
         change = row["mentions_change"]
         net = row["net_tone"]
         parts.append(f"<section><h2>{html.escape(row['agency_name'])}</h2><div class='kpi'>"
@@ -91,7 +96,8 @@ def render_weekly(con, week: Week, agencies: list[str] | None, now: dt.datetime 
                      f"<div><span class='pos'>{row['positive']} positif</span> · {row['neutral']} netral · "
                      f"<span class='neg'>{row['negative']} negatif</span></div>"
                      f"<div>tonasi bersih {'–' if net is None else f'{net:+.2f}'}</div></div>"
-                     f"<img alt='Volume berita {html.escape(agency)}' src='{volume}'><img alt='Tonasi {html.escape(agency)}' src='{tone}'>")
+                     f"<img alt='Volume berita {html.escape(agency)}' src='{volume}'><img alt='Tonasi {html.escape(agency)}' src='{tone}'>"
+                     "<p class='muted'>Tonasi bersih = (positif − negatif) / berita bernada, dari −1 sampai +1.</p>")
         if row["top_topics"]:
             parts.append(f"<p><b>Isu utama:</b> {html.escape(row['top_topics'])}</p>")
         if row["spike_days"]:

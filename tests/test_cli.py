@@ -55,7 +55,8 @@ def table(db, sql):
         con.close()
 
 
-COMMANDS = [["run"], ["status"], ["demo"], ["feeds", "check"], ["analyze"], ["reanalyze"], ["models", "train"], ["models", "eval"]]
+COMMANDS = [["run"], ["status"], ["demo"], ["feeds", "check"], ["analyze"], ["reanalyze"], ["models", "train"], ["models", "eval"],
+            ["query"], ["sql"], ["export", "weekly"], ["report", "weekly"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
@@ -196,3 +197,24 @@ def test_models_eval_prints_metrics_and_confusion(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("text,label\nhalo,senang\n", encoding="utf-8")
     assert cli("models", "eval", "--data", str(bad), "--config", str(ROOT / "feeds.yaml")).returncode == 2
+
+
+def test_query_sql_export_and_report_commands(tmp_path):
+    from test_outputs import build
+
+    db = build(tmp_path)
+    env = {"MONITOR_DB": db, "MONITOR_CONFIG": str(ROOT / "feeds.yaml")}
+    daily = cli("query", "daily", "--agency", "kpk", "--since", "2026-11-23", "--until", "2026-11-30", "--format", "json", env=env)
+    assert daily.returncode == 0, daily.stderr
+    assert [json.loads(l)["mentions"] for l in daily.stdout.splitlines()] == [1, 1, 1]
+    assert cli("query", "nope", env=env).returncode == 2
+    csv_out = cli("sql", "SELECT agency_id, count(*) AS n FROM mentions GROUP BY 1 ORDER BY 1", "--format", "csv", env=env)
+    assert csv_out.stdout.splitlines() == ["agency_id,n", "kpk,4", "polri,36"]
+    refused = cli("sql", "DELETE FROM articles", env=env)
+    assert refused.returncode == 2 and "read-only" in refused.stderr
+    export = cli("export", "weekly", "--week", "2026-W48", "--agency", "kpk", "--out", str(tmp_path / "exp"), "--format", "xlsx", env=env)
+    assert export.returncode == 0 and export.stdout.strip().endswith(".xlsx") and "2026-W48-kpk" in export.stdout
+    assert cli("export", "weekly", "--week", "2026-48", env=env).returncode == 2
+    assert cli("export", "weekly", "--agency", "tidak-ada", env=env).returncode == 2
+    report = cli("report", "weekly", "--week", "2026-W48", "--out", str(tmp_path / "laporan.html"), env=env)
+    assert report.returncode == 0 and (tmp_path / "laporan.html").read_text(encoding="utf-8").count("data:image/png") == 4
