@@ -84,6 +84,8 @@ def test_share_of_voice_topics_outlets_and_top_stories(con):
     assert outlets == [("kpk", "Warta Uji", 2, 2), ("kpk", "Kabar Lain", 1, 0)]
     _, negative = run_named(con, "top-negative", "kpk", dt.date(2026, 11, 23), dt.date(2026, 11, 30))
     assert len(negative) == 1 and negative[0][2] == HOSTILE[0]  # two articles, one story (same cluster)
+    _, positive = run_named(con, "top-positive", None, dt.date(2026, 11, 23), dt.date(2026, 11, 30))
+    assert [(r[0], r[2], r[6]) for r in positive] == [("kpk", "KPK dipuji publik", 0.8)]
 
 
 def test_spike_rule_flags_the_volume_jump_and_nothing_else(con):
