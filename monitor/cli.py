@@ -41,9 +41,13 @@ ConfigOption = typer.Option("feeds.yaml", "--config", "-c", envvar="MONITOR_CONF
 DbOption = typer.Option("data/monitor.duckdb", "--db", envvar="MONITOR_DB", help="Path to the DuckDB file.")
 
 
-def _setup_logging(verbose: int, quiet: bool) -> None:
+def _setup_logging(verbose: int, quiet: bool, log_file: Optional[str] = None) -> None:
     level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_file:
+        handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
+    logging.basicConfig(level=level, handlers=handlers, force=True,
+                        format="%(asctime)s %(levelname)s [%(threadName)s] %(name)s: %(message)s")
 
 
 def _load(config_path: str) -> Config:
@@ -57,15 +61,17 @@ def _load(config_path: str) -> Config:
 @app.callback()
 def main(verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More log output (-vv for debug)."),
          quiet: bool = typer.Option(False, "--quiet", "-q", help="Only warnings and errors."),
+         log_file: Optional[str] = typer.Option(None, "--log-file", help="Also append the log to this file."),
          version: bool = typer.Option(False, "--version", help="Print the version and exit.")) -> None:
     """monitor: pull Indonesian news feeds, find agency mentions, keep everything in DuckDB."""
     if version:
         typer.echo(__version__)
         raise typer.Exit(0)
-    _setup_logging(verbose, quiet)
+    _setup_logging(verbose, quiet, log_file)
 
 
-def execute_run(config: Config, db: str, *, force: bool = False, trigger: str = "cli", show_progress: bool = False):
+def execute_run(config: Config, db: str, *, force: bool = False, trigger: str = "cli", show_progress: bool = False,
+                stop=None):
     """Run one pass under the run lock with the real network and extraction sandbox. Returns the summary."""
     from monitor.extract import ExtractionSandbox
     from monitor.fetch import FetchPolicy, make_client
@@ -79,7 +85,8 @@ def execute_run(config: Config, db: str, *, force: bool = False, trigger: str = 
                                     min_text_chars=settings.min_text_chars, languages=tuple(settings.languages))
         analyzer = _analyzer(config) if settings.analysis.enabled else None
         with make_client(FetchPolicy.from_settings(settings)) as client, sandbox, _progress(show_progress) as progress:
-            return run_once(config, store, client, sandbox, analyzer=analyzer, force=force, progress=progress, trigger=trigger)
+            return run_once(config, store, client, sandbox, analyzer=analyzer, force=force, progress=progress, trigger=trigger,
+                            stop=stop)
 
 
 def _analyzer(config: Config):
@@ -340,6 +347,20 @@ def _day(value: Optional[str], default):
     except ValueError:
         typer.echo(f"bad date {value!r}: use YYYY-MM-DD", err=True)
         raise typer.Exit(EXIT_CONFIG) from None
+
+
+@app.command()
+def schedule(config: str = ConfigOption, db: str = DbOption,
+             list_jobs: bool = typer.Option(False, "--list", help="Print the jobs and their next run times, then exit.")) -> None:
+    """Run the scheduler: ingest every N minutes, a daily digest with alerts, the weekly export and report."""
+    from monitor.schedule import describe_jobs, serve
+
+    cfg = _load(config)
+    if list_jobs:
+        for line in describe_jobs(cfg, db):
+            typer.echo(line)
+        return
+    raise typer.Exit(serve(cfg, db))
 
 
 @app.command()

@@ -41,6 +41,39 @@ class AnalysisSettings(_Strict):
     topic_margin: float = Field(0.01, ge=0, le=1)
 
 
+class SmtpSettings(_Strict):
+    host: str
+    port: int = Field(587, ge=1, le=65535)
+    sender: str
+    to: list[str] = Field(min_length=1)
+    starttls: bool = True
+    username: str | None = None
+    password_env: str | None = None  # name of the environment variable that holds the password
+
+
+class AlertSettings(_Strict):
+    webhook_url: str | None = None
+    smtp: SmtpSettings | None = None
+    on_spike: bool = True
+    on_run_failure: bool = True
+    feed_failing_hours: float = Field(24.0, gt=0)
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        return validate_http_url(value) if value else value
+
+
+class ScheduleSettings(_Strict):
+    ingest_minutes: int = Field(30, ge=1)
+    digest_time: str = Field("07:00", pattern=r"^\d{2}:\d{2}$")  # daily alert check and digest log, local time
+    weekly_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    weekly_time: str = Field("07:00", pattern=r"^\d{2}:\d{2}$")
+    exports_dir: str = "data/exports"
+    reports_dir: str = "data/reports"
+    misfire_grace_s: int = Field(600, ge=1)
+
+
 class Settings(_Strict):
     allow_private_networks: bool = False
     timezone: str = "Asia/Jakarta"
@@ -67,6 +100,8 @@ class Settings(_Strict):
     dedupe_window_days: int = Field(14, ge=1)
     db_lock_timeout_s: float = Field(20.0, ge=0)
     analysis: AnalysisSettings = AnalysisSettings()
+    alerts: AlertSettings = AlertSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
 
     @field_validator("user_agent")
     @classmethod

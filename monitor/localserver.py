@@ -30,6 +30,8 @@ class RequestInfo:
     path: str
     headers: dict[str, str]
     count: int  # how many times this path was requested, this one included
+    method: str = "GET"
+    body: bytes = b""
 
 
 class LocalServer:
@@ -48,10 +50,16 @@ class LocalServer:
             def log_message(self, *args):  # keep test output clean
                 pass
 
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                self._body = self.rfile.read(length) if length else b""
+                self.do_GET()
+
             def do_GET(self):
                 with server._lock:
                     server._counts[self.path] = server._counts.get(self.path, 0) + 1
-                    info = RequestInfo(self.path, {k.lower(): v for k, v in self.headers.items()}, server._counts[self.path])
+                    info = RequestInfo(self.path, {k.lower(): v for k, v in self.headers.items()}, server._counts[self.path],
+                                       self.command, getattr(self, "_body", b""))
                     server.requests.append(info)
                 host = (self.headers.get("Host") or "").rsplit(":", 1)[0]
                 # "/<host>/<path>" routes let one server play many outlets (names resolved to 127.0.0.1)

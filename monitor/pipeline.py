@@ -11,6 +11,7 @@ import fcntl
 import logging
 import os
 import random
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -318,7 +319,7 @@ def load_story_index(store: Store, settings, now: dt.datetime) -> StoryIndex:
 def run_once(config: Config, store: Store, client: httpx.Client, sandbox: ExtractionSandbox, *,
              analyzer=None, matcher: AgencyMatcher | None = None, now: Callable[[], dt.datetime] | None = None, force: bool = False,
              progress: Progress | None = None, trigger: str = "cli", seed: int | None = None,
-             limiter: HostLimiter | None = None) -> RunSummary:
+             limiter: HostLimiter | None = None, stop: threading.Event | None = None) -> RunSummary:
     """One pass of the ingest job. Raises DatabaseLockedError only when nothing could be started."""
     clock = now or (lambda: dt.datetime.now(UTC))
     started, t0 = clock(), time.monotonic()
@@ -340,8 +341,10 @@ def run_once(config: Config, store: Store, client: httpx.Client, sandbox: Extrac
         states = {row["feed_id"]: row for row in _dicts(con, "SELECT * FROM feeds")}
     try:
         _ingest(config, store, client, sandbox, matcher, clock, force, progress, rng, policy, limiter, states, summary,
-                analyzer)
+                analyzer, stop)
         summary.status = "ok" if summary.spooled_batches == 0 else "spooled"
+        if stop is not None and stop.is_set():
+            summary.status = "stopped"  # asked to stop: the last batch was committed, the rest waits for the next run
     except DatabaseLockedError as exc:
         summary.status, summary.error = "db_locked", str(exc)
     except Exception as exc:
@@ -361,7 +364,7 @@ def _dicts(con, sql: str, params=None) -> list[dict]:
 
 
 def _ingest(config, store, client, sandbox, matcher, clock, force, progress, rng, policy, limiter, states, summary,
-            analyzer=None):
+            analyzer=None, stop=None):
     settings = config.settings
     now = clock()
     due = [f for f in config.feeds if f.enabled and (
@@ -384,7 +387,7 @@ def _ingest(config, store, client, sandbox, matcher, clock, force, progress, rng
         return  # the entries are only on disk; pages are fetched next run after the spool is written
     index = load_story_index(store, settings, now)
     attempted: set[str] = set()
-    while True:
+    while not (stop is not None and stop.is_set()):
         with store.session(read_only=True) as con:
             pending = _dicts(con, "SELECT e.*, (SELECT s.outlet FROM entry_sources s WHERE s.entry_id = e.entry_id "
                                   "ORDER BY s.first_seen_at, s.feed_id LIMIT 1) AS outlet FROM entries e "

@@ -13,6 +13,8 @@ def collect_status(db: str, now: dt.datetime | None = None) -> dict:
     """A plain dict (JSON-ready) describing the state of the monitor database."""
     now = now or dt.datetime.now(UTC)
     store = Store(db, lock_timeout_s=5.0)
+    with store.session():  # bring an older file up to the current schema first (a brief write)
+        pass
     with store.session(read_only=True) as con:
         def rows(sql: str) -> list[dict]:
             cursor = con.execute(sql)
@@ -27,8 +29,15 @@ def collect_status(db: str, now: dt.datetime | None = None) -> dict:
         article_status = rows("SELECT status, count(*) AS n FROM articles GROUP BY status ORDER BY n DESC")
         pending = con.execute("SELECT count(*) FROM entries WHERE state IN ('pending', 'retry')").fetchone()[0]
         table_counts = counts(con)
-    return {"database": db, "generated_at": now, "runs": runs, "feeds": feeds, "counts": table_counts,
-            "articles_by_status": article_status, "pages_pending": pending}
+        models = rows("SELECT model_version, count(*) AS articles, max(analyzed_at) AS last_used FROM article_analysis "
+                      "GROUP BY 1 ORDER BY last_used DESC")
+        events = rows("SELECT event_at, job, event, detail FROM scheduler_events ORDER BY event_at DESC LIMIT 10")
+        alerts = rows("SELECT alert_key, created_at, sent_at, attempts, last_error FROM alerts ORDER BY created_at DESC LIMIT 10")
+    from pathlib import Path
+
+    return {"database": db, "database_bytes": Path(db).stat().st_size, "generated_at": now, "runs": runs, "feeds": feeds,
+            "counts": table_counts, "articles_by_status": article_status, "pages_pending": pending, "models": models,
+            "scheduler_events": events, "alerts": alerts}
 
 
 def _fmt(value) -> str:
@@ -38,7 +47,7 @@ def _fmt(value) -> str:
 
 
 def render_status(report: dict) -> str:
-    lines = [f"database: {report['database']}", "", "last runs:"]
+    lines = [f"database: {report['database']} ({report['database_bytes'] / 1e6:.1f} MB)", "", "last runs:"]
     for run in report["runs"]:
         duration = (run["finished_at"] - run["started_at"]).total_seconds() if run["finished_at"] else None
         lines.append(f"  {_fmt(run['started_at'])}  {run['status']:<9} "
@@ -54,4 +63,15 @@ def render_status(report: dict) -> str:
     lines += ["", "rows: " + ", ".join(f"{k} {v}" for k, v in report["counts"].items()),
               "articles by status: " + (", ".join(f"{r['status']} {r['n']}" for r in report["articles_by_status"]) or "none"),
               f"pages waiting: {report['pages_pending']}"]
+    if report["models"]:
+        lines.append("model in use: " + report["models"][0]["model_version"] +
+                     (f" (other versions in {sum(m['articles'] for m in report['models'][1:])} articles: run monitor reanalyze)"
+                      if len(report["models"]) > 1 else ""))
+    if report["scheduler_events"]:
+        lines += ["", "scheduler events:"] + [f"  {_fmt(e['event_at'])}  {e['job']:<7} {e['event']:<8} {e['detail']}"
+                                              for e in report["scheduler_events"]]
+    if report["alerts"]:
+        lines += ["", "alerts:"] + [f"  {_fmt(a['created_at'])}  {a['alert_key']}  "
+                                    + (f"sent {_fmt(a['sent_at'])}" if a["sent_at"] else f"NOT SENT ({a['last_error']})")
+                                    for a in report["alerts"]]
     return "\n".join(lines)

@@ -81,6 +81,14 @@ MIGRATIONS: list[str] = [
     """,
     # v3: trend views (monitor/queries.py)
     "VIEWS",
+    # v4: operations (alerts sent once; scheduler events such as skipped or missed jobs)
+    """
+    CREATE TABLE IF NOT EXISTS alerts (
+        alert_key VARCHAR PRIMARY KEY, kind VARCHAR, subject VARCHAR, body VARCHAR, created_at TIMESTAMPTZ,
+        sent_at TIMESTAMPTZ, attempts INTEGER, last_error VARCHAR);
+    CREATE TABLE IF NOT EXISTS scheduler_events (
+        event_at TIMESTAMPTZ, job VARCHAR, event VARCHAR, detail VARCHAR, PRIMARY KEY (event_at, job, event));
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -97,6 +105,9 @@ TABLES: dict[str, tuple[tuple[str, ...], str]] = {
     "article_analysis": (("article_id",), "update"),
     "mention_tone": (("article_id", "agency_id"), "update"),
     "runs": (("run_id",), "update"),
+    "alerts": (("alert_key",), "nothing"),
+    "alert_updates": (("alert_key",), "update"),
+    "scheduler_events": (("event_at", "job", "event"), "nothing"),
 }
 Batch = dict[str, list[dict]]
 
@@ -236,7 +247,7 @@ def upsert(con: duckdb.DuckDBPyConnection, name: str, rows: list[dict]) -> None:
     if not rows:
         return
     key, action = TABLES[name]
-    table = "entries" if name == "entry_updates" else name
+    table = {"entry_updates": "entries", "alert_updates": "alerts"}.get(name, name)
     columns = list(rows[0].keys())
     frame = pd.DataFrame(rows, columns=columns).drop_duplicates(subset=list(key), keep="last" if action == "update" else "first")
     view = f"_batch_{name}"

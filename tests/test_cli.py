@@ -56,7 +56,7 @@ def table(db, sql):
 
 
 COMMANDS = [["run"], ["status"], ["demo"], ["feeds", "check"], ["analyze"], ["reanalyze"], ["models", "train"], ["models", "eval"],
-            ["query"], ["sql"], ["export", "weekly"], ["report", "weekly"]]
+            ["query"], ["sql"], ["export", "weekly"], ["report", "weekly"], ["schedule"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
