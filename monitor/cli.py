@@ -43,11 +43,16 @@ DbOption = typer.Option("data/monitor.duckdb", "--db", envvar="MONITOR_DB", help
 
 def _setup_logging(verbose: int, quiet: bool, log_file: Optional[str] = None) -> None:
     level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
+    from monitor.pipeline import RunIdFilter
+
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_file:
         handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
+    for handler in handlers:
+        handler.addFilter(RunIdFilter())
+    # time, level, job thread, run id, stage (module): "... WARNING [ingest] run=20261128T...-ab12cd monitor.fetch: ..."
     logging.basicConfig(level=level, handlers=handlers, force=True,
-                        format="%(asctime)s %(levelname)s [%(threadName)s] %(name)s: %(message)s")
+                        format="%(asctime)s %(levelname)s [%(threadName)s] run=%(run_id)s %(name)s: %(message)s")
 
 
 def _load(config_path: str) -> Config:

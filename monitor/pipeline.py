@@ -6,6 +6,7 @@ extraction sandbox and the store are handed in.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import datetime as dt
 import fcntl
 import logging
@@ -33,6 +34,15 @@ from monitor.urls import decode_google_news_link, host_of, is_google_news_link, 
 
 log = logging.getLogger(__name__)
 UTC = dt.timezone.utc
+CURRENT_RUN: contextvars.ContextVar[str] = contextvars.ContextVar("monitor_run_id", default="-")
+
+
+class RunIdFilter(logging.Filter):
+    """Adds `run_id` (the ingest run in progress in this context, or '-') to every log record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.run_id = CURRENT_RUN.get()
+        return True
 UNCONDITIONAL_EVERY = dt.timedelta(hours=24)  # validators can lie: refetch without them once a day
 Progress = Callable[[str, int, int], None]
 
@@ -325,6 +335,7 @@ def run_once(config: Config, store: Store, client: httpx.Client, sandbox: Extrac
     started, t0 = clock(), time.monotonic()
     rng = random.Random(seed)
     summary = RunSummary(run_id=f"{started.strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:6]}")
+    CURRENT_RUN.set(summary.run_id)
     settings = config.settings
     policy = FetchPolicy.from_settings(settings)
     limiter = limiter or HostLimiter(settings.per_host_concurrency, settings.per_host_gap_s)
@@ -373,8 +384,8 @@ def _ingest(config, store, client, sandbox, matcher, clock, force, progress, rng
     summary.feeds_due = len(due)
     outcomes: list[FeedOutcome] = []
     with ThreadPoolExecutor(max_workers=settings.fetch_workers) as pool:
-        futures = [pool.submit(fetch_feed, client, policy, limiter, f, states.get(f.name, {}), now,
-                               settings.max_items_per_feed) for f in due]
+        futures = [pool.submit(contextvars.copy_context().run, fetch_feed, client, policy, limiter, f,
+                               states.get(f.name, {}), now, settings.max_items_per_feed) for f in due]
         for done, future in enumerate(futures, 1):
             outcomes.append(future.result())
             progress("feeds", done, len(futures))
@@ -399,7 +410,8 @@ def _ingest(config, store, client, sandbox, matcher, clock, force, progress, rng
             break
         attempted.update(p["entry_id"] for p in pending)
         with ThreadPoolExecutor(max_workers=settings.fetch_workers) as pool:
-            page_outcomes = list(pool.map(lambda e: fetch_page(client, policy, limiter, e), pending))
+            context = contextvars.copy_context()
+            page_outcomes = list(pool.map(lambda e: context.copy().run(fetch_page, client, policy, limiter, e), pending))
         to_extract = [(o.result.body, o.result.final_url, o.result.content_type) for o in page_outcomes if o.result]
         extracted = iter(sandbox.extract_many(to_extract)) if to_extract else iter(())
         pages = [next(extracted) if o.result else None for o in page_outcomes]

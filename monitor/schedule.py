@@ -96,7 +96,9 @@ def weekly_job(config, db: str) -> None:
 def build_scheduler(config, db: str, stop: threading.Event) -> BackgroundScheduler:
     settings, schedule = config.settings, config.settings.schedule
     zone = ZoneInfo(settings.timezone)
-    scheduler = BackgroundScheduler(timezone=zone, job_defaults={
+    from apscheduler.executors.pool import ThreadPoolExecutor as JobThreads
+
+    scheduler = BackgroundScheduler(timezone=zone, executors={"default": JobThreads(2)}, job_defaults={
         "max_instances": 1, "coalesce": True, "misfire_grace_time": schedule.misfire_grace_s})
     options = {"max_instances": 1, "coalesce": True, "misfire_grace_time": schedule.misfire_grace_s}
     digest_h, digest_m = (int(x) for x in schedule.digest_time.split(":"))

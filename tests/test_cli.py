@@ -218,3 +218,17 @@ def test_query_sql_export_and_report_commands(tmp_path):
     assert cli("export", "weekly", "--agency", "tidak-ada", env=env).returncode == 2
     report = cli("report", "weekly", "--week", "2026-W48", "--out", str(tmp_path / "laporan.html"), env=env)
     assert report.returncode == 0 and (tmp_path / "laporan.html").read_text(encoding="utf-8").count("data:image/png") == 4
+
+
+def test_log_lines_carry_time_level_run_id_and_stage(server, tmp_path):
+    env = write_config(tmp_path, server, n_articles=1)
+    server.routes["/bad"] = Reply(500, b"")
+    config = yaml.safe_load(Path(env["MONITOR_CONFIG"]).read_text(encoding="utf-8"))
+    config["feeds"].append({"name": "rusak", "url": server.url("/bad"), "outlet": "Uji"})
+    Path(env["MONITOR_CONFIG"]).write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    log_file = tmp_path / "monitor.log"
+    result = cli("-vv", "--log-file", str(log_file), "run", env=env)
+    assert result.returncode == 0
+    lines = log_file.read_text(encoding="utf-8").splitlines()
+    assert any(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (DEBUG|INFO|WARNING) \[[^\]]+\] run=\d{8}T\d{6}Z-[0-9a-f]{6} monitor\.\w+: ", l)
+               for l in lines)
