@@ -285,3 +285,40 @@ def test_cp1252_feed_and_duplicate_guids_are_stored_once_and_readable(server, tm
     assert rows(tmp_path, "SELECT title FROM entries ORDER BY title") == [
         ("Menteri \u201cmenjamin\u201d harga beras",), ("Pemprov Jateng salurkan bantuan",)]
     assert rows(tmp_path, "SELECT count(*) FROM articles") == [(2,)]
+
+
+def test_lying_validators_are_caught_by_the_daily_unconditional_fetch(server, tmp_path):
+    """The server answers 304 to any If-None-Match, even after its content changed (catalogue case 2)."""
+    state = {"items": [{"title": "Berita lama", "link": "/lama"}]}
+    page(server, "/lama", "Berita lama", "banjir")
+    page(server, "/baru", "Berita baru", "pajak")
+
+    def lying(req):
+        if req.headers.get("if-none-match"):
+            return Reply(304, b"")
+        return Reply(200, rss(state["items"]), {**RSS, "ETag": '"selalu-sama"'})
+
+    server.routes["/lying"] = lying
+    feeds = [{"name": "lying", "url": server.url("/lying"), "outlet": "Uji"}]
+    clock = Clock()
+    run(server, tmp_path, feeds, clock)
+    state["items"].append({"title": "Berita baru", "link": "/baru"})
+    clock.advance(hours=2)
+    assert run(server, tmp_path, feeds, clock).feeds_not_modified == 1  # believed for now
+    clock.advance(hours=23)
+    summary = run(server, tmp_path, feeds, clock)
+    assert summary.feeds_ok == 1 and summary.new_articles == 1
+    assert rows(tmp_path, "SELECT count(*) FROM articles") == [(2,)]
+
+
+def test_unchanged_body_under_new_validators_counts_as_not_modified(server, tmp_path):
+    body = rss([{"title": "Sama", "link": "/sama"}])
+    page(server, "/sama", "Sama", "banjir")
+    etags = iter(['"a"', '"b"', '"c"'])
+    server.routes["/rotating"] = lambda req: Reply(200, body, {**RSS, "ETag": next(etags)})
+    feeds = [{"name": "rotating", "url": server.url("/rotating"), "outlet": "Uji"}]
+    clock = Clock()
+    run(server, tmp_path, feeds, clock)
+    clock.advance(hours=2)
+    assert run(server, tmp_path, feeds, clock).feeds_not_modified == 1
+    assert rows(tmp_path, "SELECT etag FROM feeds") == [('"b"',)]  # the new validators are still saved
