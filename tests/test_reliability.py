@@ -114,3 +114,39 @@ def test_a_100_mb_page_is_cut_at_the_cap_quickly_with_bounded_memory(server, tmp
     assert time.monotonic() - started < 20
     # the server itself holds the 100 MB body; the client side must not add another copy of it
     assert (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024 < 150
+
+
+INSIDE_WRITE = textwrap.dedent("""
+    import sys, time
+    import monitor.store as store
+    from monitor.cli import execute_run
+    from monitor.config import load_config
+
+    original = store.upsert
+    def slow_upsert(con, name, rows):
+        original(con, name, rows)
+        if name == "articles" and rows:  # articles written, mentions not yet: the transaction is open
+            print("inside-write", flush=True)
+            time.sleep(60)
+    store.upsert = slow_upsert
+    execute_run(load_config(sys.argv[1]), sys.argv[2])
+""")
+
+
+def test_sigkill_inside_a_database_write_leaves_nothing_half_written(server, tmp_path):
+    from test_cli import snapshot
+
+    env = write_config(tmp_path, server, n_articles=6, page_batch_size=3)
+    clean = {**env, "MONITOR_DB": str(tmp_path / "clean" / "monitor.duckdb")}
+    assert subprocess.run([MONITOR, "run"], env={**os.environ, **clean}, capture_output=True, timeout=180).returncode == 0
+    db = env["MONITOR_DB"]
+    child = subprocess.Popen([sys.executable, "-c", INSIDE_WRITE, env["MONITOR_CONFIG"], db], stdout=subprocess.PIPE, text=True,
+                             cwd=Path(__file__).resolve().parent.parent)
+    try:
+        assert child.stdout.readline().strip() == "inside-write"
+    finally:
+        child.kill()
+        child.wait()
+    assert table(db, "SELECT count(*) FROM articles") == [(0,)]  # the open transaction left nothing behind
+    assert subprocess.run([MONITOR, "run"], env={**os.environ, **env}, capture_output=True, timeout=180).returncode == 0
+    assert snapshot(db) == snapshot(clean["MONITOR_DB"])
