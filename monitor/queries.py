@@ -9,10 +9,10 @@ Views (created by schema migration v3, documented in docs/schema.md):
 - `agency_weekly`: per agency per ISO week (WIB) with the change from the previous week.
 - `agency_spikes`: days whose volume or negative share is far above the agency's own last 28 days.
 
-Spike rule: for each agency-day, the median and the median absolute deviation (MAD) of the previous 28 days
-(days with no mention count as 0); robust z = (x − median) / (1.4826 × MAD), with MAD floored at 1 mention (volume)
-or 0.05 (negative share). A spike is volume z ≥ 3.5 with at least 5 mentions, or negative-share z ≥ 3.5 with at
-least 5 toned mentions.
+Spike rule: for each agency-day, the median and the interquartile range (IQR) of the previous 28 days (days with
+no mention count as 0); robust z = (x − median) / (IQR / 1.349), the scale floored at 1 mention (volume) or 0.05
+(negative share). A spike is volume z ≥ 3.5 with at least 5 mentions, or negative-share z ≥ 3.5 with at least 5
+toned mentions. (IQR rather than MAD: it is a window aggregate, so the view stays fast on years of history.)
 
 Named queries bind their parameters (`?`), never paste them into SQL. Only the latest model version's tone is
 counted (a re-analysis in progress never mixes versions in one figure).
@@ -26,7 +26,7 @@ import duckdb
 
 LOCAL_DAY = "CAST(timezone('Asia/Jakarta', coalesce(a.published_at, a.fetched_at)) AS DATE)"
 
-VIEWS = f"""
+VIEWS_TEMPLATE = f"""
 CREATE OR REPLACE VIEW current_tone AS
     SELECT * FROM mention_tone WHERE model_version = (SELECT max_by(model_version, analyzed_at) FROM mention_tone);
 CREATE OR REPLACE VIEW agency_mentions AS
@@ -67,30 +67,71 @@ CREATE OR REPLACE VIEW agency_weekly AS
                  - lag((positive - negative) / nullif(toned, 0)) OVER (PARTITION BY agency_id ORDER BY week), 3) AS net_tone_change
     FROM w;
 CREATE OR REPLACE VIEW agency_spikes AS
-    WITH days AS (
-        SELECT ag.agency_id, d.day::DATE AS day
-        FROM (SELECT DISTINCT agency_id FROM agency_daily) ag,
-             (SELECT unnest(range((SELECT min(day) FROM agency_daily) - 28, (SELECT max(day) FROM agency_daily) + 1, INTERVAL 1 DAY)) AS day) d),
-    filled AS (
-        SELECT days.agency_id, days.day, coalesce(ad.mentions, 0) AS mentions, coalesce(ad.negative, 0) AS negative,
-               coalesce(ad.toned, 0) AS toned, CASE WHEN ad.toned > 0 THEN ad.negative / ad.toned ELSE NULL END AS neg_share
-        FROM days LEFT JOIN agency_daily ad USING (agency_id, day)),
-    base AS (
-        SELECT f.*, (SELECT median(p.mentions) FROM filled p WHERE p.agency_id = f.agency_id AND p.day BETWEEN f.day - 28 AND f.day - 1) AS vol_median,
-               (SELECT median(p.neg_share) FROM filled p WHERE p.agency_id = f.agency_id AND p.day BETWEEN f.day - 28 AND f.day - 1) AS neg_median
-        FROM filled f WHERE f.mentions > 0),
-    mad AS (
-        SELECT b.*, (SELECT median(abs(p.mentions - b.vol_median)) FROM filled p WHERE p.agency_id = b.agency_id AND p.day BETWEEN b.day - 28 AND b.day - 1) AS vol_mad,
-               (SELECT median(abs(p.neg_share - b.neg_median)) FROM filled p WHERE p.agency_id = b.agency_id AND p.day BETWEEN b.day - 28 AND b.day - 1) AS neg_mad
-        FROM base b)
-    SELECT agency_id, day, mentions, vol_median, round((mentions - vol_median) / (1.4826 * greatest(vol_mad, 1)), 2) AS volume_z,
-           round(neg_share, 3) AS negative_share, round(neg_median, 3) AS negative_share_median,
-           round((neg_share - coalesce(neg_median, 0)) / (1.4826 * greatest(coalesce(neg_mad, 0), 0.05)), 2) AS negative_z,
-           (mentions >= 5 AND (mentions - vol_median) / (1.4826 * greatest(vol_mad, 1)) >= 3.5) AS volume_spike,
-           (toned >= 5 AND (neg_share - coalesce(neg_median, 0)) / (1.4826 * greatest(coalesce(neg_mad, 0), 0.05)) >= 3.5) AS negative_spike
-    FROM mad WHERE (mentions >= 5 AND (mentions - vol_median) / (1.4826 * greatest(vol_mad, 1)) >= 3.5)
-               OR (toned >= 5 AND (neg_share - coalesce(neg_median, 0)) / (1.4826 * greatest(coalesce(neg_mad, 0), 0.05)) >= 3.5);
+__SPIKES_VIEW__
 """
+
+SPIKES_TEMPLATE = """
+    WITH ad AS MATERIALIZED (__SOURCE__),
+    bounds AS (SELECT min(day) - 28 AS first_day, max(day) AS last_day FROM ad),
+    dense AS (
+        SELECT ag.agency_id, d.day::DATE AS day
+        FROM (SELECT DISTINCT agency_id FROM ad) ag,
+             (SELECT unnest(range((SELECT first_day FROM bounds), (SELECT last_day FROM bounds) + 1, INTERVAL 1 DAY)) AS day) d),
+    filled AS (
+        SELECT dense.agency_id, dense.day, coalesce(ad.mentions, 0) AS mentions, coalesce(ad.toned, 0) AS toned,
+               CASE WHEN ad.toned > 0 THEN ad.negative / ad.toned ELSE NULL END AS neg_share
+        FROM dense LEFT JOIN ad USING (agency_id, day)),
+    windowed AS (
+        SELECT *,
+            median(mentions) OVER w AS vol_median,
+            quantile_cont(mentions, 0.75) OVER w - quantile_cont(mentions, 0.25) OVER w AS vol_iqr,
+            median(neg_share) OVER w AS neg_median,
+            quantile_cont(neg_share, 0.75) OVER w - quantile_cont(neg_share, 0.25) OVER w AS neg_iqr
+        FROM filled
+        WINDOW w AS (PARTITION BY agency_id ORDER BY day ROWS BETWEEN 28 PRECEDING AND 1 PRECEDING)),
+    scored AS (
+        SELECT agency_id, day, mentions, toned, vol_median, neg_share, neg_median,
+               round((mentions - vol_median) / greatest(coalesce(vol_iqr, 0) / 1.349, 1), 2) AS volume_z,
+               round((neg_share - coalesce(neg_median, 0)) / greatest(coalesce(neg_iqr, 0) / 1.349, 0.05), 2) AS negative_z
+        FROM windowed WHERE mentions > 0)
+    SELECT agency_id, day, mentions, vol_median, volume_z, round(neg_share, 3) AS negative_share,
+           round(neg_median, 3) AS negative_share_median, negative_z,
+           (mentions >= 5 AND volume_z >= 3.5) AS volume_spike, (toned >= 5 AND coalesce(negative_z, 0) >= 3.5) AS negative_spike
+    FROM scored WHERE ((mentions >= 5 AND volume_z >= 3.5) OR (toned >= 5 AND coalesce(negative_z, 0) >= 3.5))__TAIL__;"""
+SPIKES_VIEW = SPIKES_TEMPLATE.replace("__SOURCE__", "SELECT agency_id, day, mentions, negative, toned FROM agency_daily").replace(
+    "__TAIL__", "")
+VIEWS = VIEWS_TEMPLATE.replace("__SPIKES_VIEW__", SPIKES_VIEW.rstrip().rstrip(";") + ";")
+# The named query computes the same rule over the period and the 28 days before it only (fast on years of history).
+SPIKES = ("WITH params AS (SELECT ?::VARCHAR AS agency, ?::VARCHAR AS agency2, ?::DATE AS since, ?::DATE AS until), "
+          + SPIKES_TEMPLATE.replace("__SOURCE__",
+              "SELECT agency_id, day, mentions, negative, toned FROM agency_daily, params WHERE (params.agency IS NULL OR "
+              "agency_id = params.agency) AND day >= params.since - 29 AND day < params.until").replace(
+              "__TAIL__", " AND day >= (SELECT since FROM params)").strip().removeprefix("WITH ").rstrip(";")
+          + " ORDER BY day, agency_id")
+
+# Stories of the period only: filter the mentions first, then group by cluster (same columns as agency_stories).
+STORIES = """
+    WITH m AS (SELECT * FROM agency_mentions WHERE (? IS NULL OR agency_id = ?) AND day >= ? AND day < ?)
+    SELECT agency_id, min(day) AS day, arg_min(title, ts) AS title, arg_min(outlet, ts) AS first_outlet,
+           count(DISTINCT outlet) AS outlets, mode(tone) AS tone, round(avg({score}), 3) AS {score}, arg_min(url, ts) AS url
+    FROM m GROUP BY agency_id, cluster_id HAVING mode(tone) = '{tone}'
+    ORDER BY agency_id, {score} DESC, outlets DESC LIMIT 50"""
+# Weeks of the period plus the week before it (for the change), aggregated from the filtered mentions.
+WEEKLY = """
+    WITH params AS (SELECT ?::VARCHAR AS agency, ?::VARCHAR AS agency2, ?::DATE AS since, ?::DATE AS until),
+    m AS (SELECT am.* FROM agency_mentions am, params
+          WHERE (params.agency IS NULL OR am.agency_id = params.agency) AND am.day >= CAST(date_trunc('week', params.since) - INTERVAL 7 DAY AS DATE)
+            AND am.day < params.until),
+    w AS (SELECT agency_id, strftime(day, '%G-W%V') AS week, count(*) AS mentions, count(DISTINCT cluster_id) AS stories,
+                 count(*) FILTER (tone = 'positive') AS positive, count(*) FILTER (tone = 'neutral') AS neutral,
+                 count(*) FILTER (tone = 'negative') AS negative, count(tone) AS toned FROM m GROUP BY ALL),
+    c AS (SELECT *, round((positive - negative) / nullif(toned, 0), 3) AS net_tone,
+                 mentions - lag(mentions) OVER (PARTITION BY agency_id ORDER BY week) AS mentions_change,
+                 round((positive - negative) / nullif(toned, 0)
+                       - lag((positive - negative) / nullif(toned, 0)) OVER (PARTITION BY agency_id ORDER BY week), 3) AS net_tone_change
+          FROM w)
+    SELECT c.* FROM c, params WHERE week >= strftime(params.since, '%G-W%V') AND week < strftime(params.until, '%G-W%V')
+    ORDER BY week, agency_id"""
 
 # name -> (description, SQL with ? placeholders for agency, since, until; agency NULL means all)
 NAMED: dict[str, tuple[str, str]] = {
@@ -105,18 +146,11 @@ NAMED: dict[str, tuple[str, str]] = {
                 "SELECT agency_id, outlet, sum(mentions) AS mentions, sum(negative) AS negative FROM agency_outlets "
                 "WHERE (? IS NULL OR agency_id = ?) AND day >= ? AND day < ? GROUP BY ALL ORDER BY agency_id, mentions DESC"),
     "top-negative": ("the most negative stories per agency",
-                     "SELECT agency_id, day, title, first_outlet, outlets, tone, p_negative, url FROM agency_stories "
-                     "WHERE (? IS NULL OR agency_id = ?) AND day >= ? AND day < ? AND tone = 'negative' "
-                     "ORDER BY agency_id, p_negative DESC, outlets DESC LIMIT 50"),
+                     STORIES.format(score="p_negative", tone="negative")),
     "top-positive": ("the most positive stories per agency",
-                     "SELECT agency_id, day, title, first_outlet, outlets, tone, p_positive, url FROM agency_stories "
-                     "WHERE (? IS NULL OR agency_id = ?) AND day >= ? AND day < ? AND tone = 'positive' "
-                     "ORDER BY agency_id, p_positive DESC, outlets DESC LIMIT 50"),
-    "weekly": ("per agency per ISO week with the change from the previous week",
-               "SELECT * FROM agency_weekly WHERE (? IS NULL OR agency_id = ?) AND week >= strftime(?::DATE, '%G-W%V') "
-               "AND week < strftime(?::DATE, '%G-W%V') ORDER BY week, agency_id"),
-    "spikes": ("days far above the agency's own 28-day baseline (volume or negative share)",
-               "SELECT * FROM agency_spikes WHERE (? IS NULL OR agency_id = ?) AND day >= ? AND day < ? ORDER BY day, agency_id"),
+                     STORIES.format(score="p_positive", tone="positive")),
+    "weekly": ("per agency per ISO week with the change from the previous week", WEEKLY),
+    "spikes": ("days far above the agency's own 28-day baseline (volume or negative share)", SPIKES),
 }
 
 
