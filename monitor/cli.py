@@ -187,8 +187,10 @@ def status(db: str = DbOption, config: str = ConfigOption,
     if not Path(db).exists():
         typer.echo(f"no database at {db} yet: run `monitor run` first", err=True)
         raise typer.Exit(EXIT_CONFIG)
+    schedule = load_config(config).settings.schedule if Path(config).exists() else None
     try:
-        report = collect_status(db)
+        report = collect_status(db, exports_dir=schedule.exports_dir if schedule else "data/exports",
+                                reports_dir=schedule.reports_dir if schedule else "data/reports")
     except DatabaseLockedError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(EXIT_DB_LOCKED) from None

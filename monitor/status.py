@@ -9,7 +9,18 @@ from monitor.store import Store, counts
 UTC = dt.timezone.utc
 
 
-def collect_status(db: str, now: dt.datetime | None = None) -> dict:
+def newest_file(folder: str, pattern: str) -> dict | None:
+    """The newest file matching `pattern` in `folder`: {path, modified} or None."""
+    from pathlib import Path
+
+    files = sorted(Path(folder).glob(pattern), key=lambda p: p.stat().st_mtime) if Path(folder).is_dir() else []
+    if not files:
+        return None
+    return {"path": str(files[-1]), "modified": dt.datetime.fromtimestamp(files[-1].stat().st_mtime, UTC)}
+
+
+def collect_status(db: str, now: dt.datetime | None = None, exports_dir: str = "data/exports",
+                   reports_dir: str = "data/reports") -> dict:
     """A plain dict (JSON-ready) describing the state of the monitor database."""
     now = now or dt.datetime.now(UTC)
     store = Store(db, lock_timeout_s=5.0)
@@ -37,7 +48,8 @@ def collect_status(db: str, now: dt.datetime | None = None) -> dict:
 
     return {"database": db, "database_bytes": Path(db).stat().st_size, "generated_at": now, "runs": runs, "feeds": feeds,
             "counts": table_counts, "articles_by_status": article_status, "pages_pending": pending, "models": models,
-            "scheduler_events": events, "alerts": alerts}
+            "scheduler_events": events, "alerts": alerts,
+            "last_export": newest_file(exports_dir, "monitor-weekly-*"), "last_report": newest_file(reports_dir, "*.html")}
 
 
 def _fmt(value) -> str:
@@ -63,6 +75,9 @@ def render_status(report: dict) -> str:
     lines += ["", "rows: " + ", ".join(f"{k} {v}" for k, v in report["counts"].items()),
               "articles by status: " + (", ".join(f"{r['status']} {r['n']}" for r in report["articles_by_status"]) or "none"),
               f"pages waiting: {report['pages_pending']}"]
+    for key, label in (("last_export", "last export"), ("last_report", "last report")):
+        item = report.get(key)
+        lines.append(f"{label}: " + (f"{item['path']} ({_fmt(item['modified'])})" if item else "none yet"))
     if report["models"]:
         lines.append("model in use: " + report["models"][0]["model_version"] +
                      (f" (other versions in {sum(m['articles'] for m in report['models'][1:])} articles: run monitor reanalyze)"

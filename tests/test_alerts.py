@@ -114,3 +114,14 @@ def test_unreachable_smtp_is_recorded_not_raised(tmp_path):
 
 def test_no_channel_configured_does_nothing(tmp_path):
     assert process(failing_feed_store(tmp_path), make_config([]).settings, NOW) == {"new": 0, "sent": 0, "failed": 0}
+
+
+def test_spike_alert_from_the_spike_view(server, tmp_path):
+    from test_outputs import build
+
+    server.routes["/hook"] = Reply(200, b"ok")
+    store = Store(build(tmp_path))
+    settings = settings_with(webhook_url=server.url("/hook"))
+    result = process(store, settings, dt.datetime(2026, 11, 25, 1, 0, tzinfo=dt.timezone.utc))
+    posts = [json.loads(r.body) for r in server.requests if r.method == "POST"]
+    assert result["sent"] == 1 and posts[0]["key"] == "spike:polri:2026-11-24" and "Lonjakan" in posts[0]["text"]

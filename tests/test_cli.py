@@ -232,3 +232,19 @@ def test_log_lines_carry_time_level_run_id_and_stage(server, tmp_path):
     lines = log_file.read_text(encoding="utf-8").splitlines()
     assert any(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (DEBUG|INFO|WARNING) \[[^\]]+\] run=\d{8}T\d{6}Z-[0-9a-f]{6} monitor\.\w+: ", l)
                for l in lines)
+
+
+def test_status_shows_last_export_and_report(tmp_path):
+    from test_outputs import build
+
+    db = build(tmp_path)
+    config = tmp_path / "feeds.yaml"
+    config.write_text(yaml.safe_dump({"settings": {"schedule": {"exports_dir": str(tmp_path / "e"), "reports_dir": str(tmp_path / "r")}}}),
+                      encoding="utf-8")
+    env = {"MONITOR_DB": db, "MONITOR_CONFIG": str(config)}
+    assert "last export: none yet" in cli("status", env=env).stdout
+    cli("export", "weekly", "--week", "2026-W48", "--out", str(tmp_path / "e"), env=env)
+    cli("report", "weekly", "--week", "2026-W48", "--out", str(tmp_path / "r" / "laporan.html"), env=env)
+    report = json.loads(cli("status", "--format", "json", env=env).stdout)
+    assert report["last_export"]["path"].endswith("-stories.csv") or report["last_export"]["path"].endswith("-summary.csv")
+    assert report["last_report"]["path"].endswith("laporan.html") and report["database_bytes"] > 0
