@@ -15,7 +15,7 @@ def write(tmp_path: Path, data) -> Path:
     return path
 
 
-GOOD_FEED = {"name": "antara-terkini", "url": "https://www.antaranews.com/rss/terkini.xml", "outlet": "ANTARA"}
+GOOD_FEED = {"name": "antara-terkini", "url": "https://www.antaranews.test/rss/terkini.xml", "outlet": "ANTARA"}
 GOOD_AGENCY = {"id": "kpk", "name": "Komisi Pemberantasan Korupsi", "type": "lembaga_negara", "abbreviations": ["KPK"]}
 
 

@@ -56,12 +56,12 @@ def test_name_resolving_to_private_address_is_refused_and_connection_uses_the_ch
         calls.append(host)
         return ["127.0.0.1"]
 
-    url = f"http://feeds.example:{server.port}/feed"
+    url = f"http://feeds.example.com:{server.port}/feed"
     with pytest.raises(BlockedAddressError):
         get(url, policy(allow_private_networks=False), resolver=resolver)
     # With the opt-in, the socket goes to the address the resolver gave (one lookup, no second resolution).
     result = get(url, policy(), resolver=resolver)
-    assert result.body == FEED and server.requests[-1].headers["host"].startswith("feeds.example")
+    assert result.body == FEED and server.requests[-1].headers["host"].startswith("feeds.example.com")
 
 
 def test_rebinding_cannot_slip_between_check_and_connect(server):
@@ -74,13 +74,13 @@ def test_rebinding_cannot_slip_between_check_and_connect(server):
         # first answer is what the check sees; a rebinding server would change it for the next lookup
         return ["127.0.0.1"] if len(calls) == 1 else ["10.255.255.1"]
 
-    result = get(f"http://rebind.example:{server.port}/feed", policy(), resolver=rebinding_resolver)
-    assert result.body == FEED and calls == ["rebind.example"]
+    result = get(f"http://rebind.example.com:{server.port}/feed", policy(), resolver=rebinding_resolver)
+    assert result.body == FEED and calls == ["rebind.example.com"]
     # and with the guard on, the same first answer is refused before any connection is made
     calls.clear()
     with pytest.raises(BlockedAddressError):
-        get(f"http://rebind.example:{server.port}/feed", policy(allow_private_networks=False), resolver=rebinding_resolver)
-    assert calls == ["rebind.example"] and server.hits("/feed") == 1
+        get(f"http://rebind.example.com:{server.port}/feed", policy(allow_private_networks=False), resolver=rebinding_resolver)
+    assert calls == ["rebind.example.com"] and server.hits("/feed") == 1
 
 
 @pytest.mark.parametrize("target", ["http://169.254.169.254/latest/meta-data/", "http://10.0.0.5/", "http://[::1]/",
@@ -96,8 +96,8 @@ def test_redirect_hops_are_checked(target):
     pol = policy(allow_private_networks=False)
     with httpx.Client(transport=httpx.MockTransport(handler)) as client:
         with pytest.raises(PermanentFetchError):
-            fetch(client, "https://berita.example/rss", pol)
-    assert asked == ["https://berita.example/rss"]
+            fetch(client, "https://berita.example.com/rss", pol)
+    assert asked == ["https://berita.example.com/rss"]
 
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "gopher://example.com/", "ftp://example.com/feed"])
@@ -219,8 +219,8 @@ def test_host_limiter_spaces_request_starts():
     sleeps = []
     limiter = HostLimiter(per_host=2, gap_s=5.0, clock=lambda: now[0], sleep=lambda s: sleeps.append(s))
     for _ in range(3):
-        with limiter("https://www.antaranews.com/rss/terkini.xml"):
+        with limiter("https://www.antara.test/rss/terkini.xml"):
             pass
-    with limiter("https://news.detik.com/berita/rss"):
+    with limiter("https://news.detik.test/berita/rss"):
         pass
     assert sleeps == [5.0, 10.0]  # second and third start 5 s apart on one host; the other host does not wait

@@ -14,7 +14,7 @@ from monitor.report import write_weekly_report
 from monitor.store import Store
 
 UTC = dt.timezone.utc
-HOSTILE = ['=HYPERLINK("http://evil.example","klik")', "+62 812 3456", "-2+3", "@SUM(A1:A9)", "\tTAB", "\rCR",
+HOSTILE = ['=HYPERLINK("http://evil.example.com","klik")', "+62 812 3456", "-2+3", "@SUM(A1:A9)", "\tTAB", "\rCR",
            'Judul "berkutip", dengan koma; dan titik koma']
 
 
@@ -171,6 +171,6 @@ def test_report_is_self_contained_escaped_and_has_charts(con, tmp_path):
     page = path.read_text(encoding="utf-8")
     assert page.count("<img ") == 4 and page.count("src='data:image/png;base64,") == 4  # 2 charts × 2 agencies
     assert not re.search(r"src=['\"]https?:", page) and "<script" not in page
-    assert "=HYPERLINK(&quot;http://evil.example&quot;" in page  # escaped text, not markup
+    assert "=HYPERLINK(&quot;http://evil.example.com&quot;" in page  # escaped text, not markup
     assert "Lonjakan:</b> 2026-11-24" in page and "Komisi Pemberantasan Korupsi" in page
     assert "width=device-width" in page
