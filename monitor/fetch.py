@@ -15,7 +15,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
@@ -365,6 +365,3 @@ class _HostSlot:
         lim._semaphores[self.host].release()
         return False
 
-
-def hosts_of(urls: Iterable[str]) -> set[str]:
-    return {(urlsplit(u).hostname or "").lower() for u in urls}
