@@ -94,6 +94,7 @@ def main() -> int:
     parser.add_argument("--feeds", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--latency", type=float, default=0.02, help="server delay per response, seconds")
+    parser.add_argument("--baseline", action="store_true", help="also run the same corpus with sequential fetching")
     args = parser.parse_args()
     with LocalServer() as server, tempfile.TemporaryDirectory() as tmp:
         feeds = build(server, args.articles, args.feeds, args.latency)
@@ -110,11 +111,25 @@ def main() -> int:
             second = run_once(config, store, client, sandbox, force=True, limiter=HostLimiter(2, 0.0))
             second_s = time.perf_counter() - started
         db_bytes = (Path(tmp) / "bench.duckdb").stat().st_size
+        baseline_s = None
+        if args.baseline:  # the naive way: one request at a time, same corpus, fresh database
+            sequential = make_config(feeds, extract_workers=args.workers, per_host_gap_s=0.0, total_timeout_s=30,
+                                     min_text_chars=200, page_batch_size=100, fetch_workers=1)
+            with make_client(policy, lambda host, port: ["127.0.0.1"]) as client, \
+                    ExtractionSandbox(args.workers, 30, min_text_chars=200) as sandbox:
+                started = time.perf_counter()
+                run_once(sequential, Store(Path(tmp) / "baseline.duckdb"), client, sandbox, force=True, limiter=HostLimiter(1, 0.0))
+                baseline_s = time.perf_counter() - started
     stored = first.new_articles + first.duplicates
     rate = stored / first_s
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"first run: {stored}/{args.articles} articles stored ({first.new_articles} new, {first.duplicates} duplicates, "
           f"{first.extraction_failures} extraction failures) from {first.feeds_ok} feeds in {first_s:.1f}s = {rate:.1f} articles/s")
+    shares = ", ".join(f"{k} {100 * v / first_s:.0f}%" for k, v in sorted(first.stage_seconds.items(), key=lambda kv: -kv[1]))
+    print(f"time by stage: {shares}")
+    if baseline_s:
+        print(f"sequential fetching (1 request at a time), same corpus: {baseline_s:.1f}s = {stored / baseline_s:.1f} articles/s; "
+              f"concurrent is {baseline_s / first_s:.1f}x faster")
     print(f"rerun, every feed 304: {second.feeds_not_modified} not modified in {second_s:.2f}s "
           f"({first_s / second_s:.0f}x faster than the first run)")
     print(f"database: {db_bytes / 1e6:.1f} MB ({db_bytes / max(stored, 1) / 1024:.1f} KiB per article); "

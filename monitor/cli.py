@@ -130,7 +130,9 @@ def _print_summary(summary) -> None:
         f"  articles: {summary.new_articles} new, {summary.duplicates} duplicates, "
         f"{summary.extraction_failures} extraction failures, {summary.pages_failed} page fetch failures, "
         f"{summary.analyzed} analysed\n"
-        f"  elapsed: {summary.elapsed_s:.1f}s")
+        f"  elapsed: {summary.elapsed_s:.1f}s ("
+        + (", ".join(f"{k} {v:.1f}s" for k, v in sorted(summary.stage_seconds.items(), key=lambda kv: -kv[1])) or "nothing to do")
+        + ")")
     for name, reason in summary.feed_failures[:20]:
         typer.echo(f"  feed failed: {name}: {reason}")
     if summary.spooled_batches:

@@ -62,6 +62,15 @@ class RunSummary:
     spooled_batches: int = 0
     analyzed: int = 0
     elapsed_s: float = 0.0
+    stage_seconds: dict[str, float] = field(default_factory=dict)  # where the time went
+
+    @contextlib.contextmanager
+    def timed(self, stage: str):
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + time.perf_counter() - started
     error: str | None = None
     feed_failures: list[tuple[str, str]] = field(default_factory=list)
 
@@ -383,7 +392,7 @@ def _ingest(config, store, client, sandbox, matcher, clock, force, progress, rng
         or states[f.name]["next_fetch_at"] <= now or states[f.name].get("configured_url") != f.url)]
     summary.feeds_due = len(due)
     outcomes: list[FeedOutcome] = []
-    with ThreadPoolExecutor(max_workers=settings.fetch_workers) as pool:
+    with summary.timed("feeds"), ThreadPoolExecutor(max_workers=settings.fetch_workers) as pool:
         futures = [pool.submit(contextvars.copy_context().run, fetch_feed, client, policy, limiter, f,
                                states.get(f.name, {}), now, settings.max_items_per_feed) for f in due]
         for done, future in enumerate(futures, 1):
@@ -392,7 +401,9 @@ def _ingest(config, store, client, sandbox, matcher, clock, force, progress, rng
     for start in range(0, len(outcomes), 50):
         chunk = outcomes[start : start + 50]
         batch = feed_batch(chunk, states, summary.run_id, clock(), config, rng, summary)
-        if not store.write_or_spool(batch):
+        with summary.timed("write"):
+            written = store.write_or_spool(batch)
+        if not written:
             summary.spooled_batches += 1
     if summary.spooled_batches:
         return  # the entries are only on disk; pages are fetched next run after the spool is written
@@ -409,20 +420,25 @@ def _ingest(config, store, client, sandbox, matcher, clock, force, progress, rng
         if not pending:
             break
         attempted.update(p["entry_id"] for p in pending)
-        with ThreadPoolExecutor(max_workers=settings.fetch_workers) as pool:
+        with summary.timed("pages"), ThreadPoolExecutor(max_workers=settings.fetch_workers) as pool:
             context = contextvars.copy_context()
             page_outcomes = list(pool.map(lambda e: context.copy().run(fetch_page, client, policy, limiter, e), pending))
         to_extract = [(o.result.body, o.result.final_url, o.result.content_type) for o in page_outcomes if o.result]
-        extracted = iter(sandbox.extract_many(to_extract)) if to_extract else iter(())
+        with summary.timed("extract"):
+            extracted = iter(sandbox.extract_many(to_extract)) if to_extract else iter(())
         pages = [next(extracted) if o.result else None for o in page_outcomes]
         outlets = {p["entry_id"]: p.get("outlet") for p in pending}
-        batch = page_batch(page_outcomes, pages, clock(), config, matcher, index, outlets, summary)
+        with summary.timed("dedupe+mentions"):
+            batch = page_batch(page_outcomes, pages, clock(), config, matcher, index, outlets, summary)
         if analyzer is not None:
             from monitor.analysis.analyze import analysis_rows
 
-            batch.update(analysis_rows(analyzer, batch["articles"], batch["mentions"], clock()))
+            with summary.timed("analysis"):
+                batch.update(analysis_rows(analyzer, batch["articles"], batch["mentions"], clock()))
             summary.analyzed += len(batch["article_analysis"])
-        if not store.write_or_spool(batch):
+        with summary.timed("write"):
+            written = store.write_or_spool(batch)
+        if not written:
             summary.spooled_batches += 1
             return
         progress("pages", len(attempted), len(attempted) + max(0, total - len(pending)))

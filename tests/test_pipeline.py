@@ -107,6 +107,8 @@ def test_full_run_stores_articles_sources_clusters_and_mentions(server, tmp_path
         (True, True, PARAGRAPHS["korupsi"][0].split(". ")[0] + ".")]
     assert rows(tmp_path, "SELECT count(*) FROM entries WHERE state = 'done'") == [(5,)]
     assert rows(tmp_path, "SELECT status, feeds_ok, new_articles FROM runs") == [("ok", 2, 3)]
+    assert set(summary.stage_seconds) == {"feeds", "pages", "extract", "dedupe+mentions", "write"}
+    assert sum(summary.stage_seconds.values()) <= summary.elapsed_s
 
 
 def test_rerun_is_incremental_and_idempotent(server, tmp_path, two_feeds):
