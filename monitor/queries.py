@@ -26,7 +26,39 @@ import duckdb
 
 LOCAL_DAY = "CAST(timezone('Asia/Jakarta', coalesce(a.published_at, a.fetched_at)) AS DATE)"
 
-VIEWS_TEMPLATE = f"""
+def spikes_sql(source: str, first_ctes: str = "", extra_where: str = "") -> str:
+    """The spike rule as one query over `source` (agency_id, day, mentions, negative, toned rows)."""
+    return f"""
+    WITH {first_ctes}ad AS MATERIALIZED ({source}),
+    bounds AS (SELECT min(day) - 28 AS first_day, max(day) AS last_day FROM ad),
+    dense AS (
+        SELECT ag.agency_id, d.day::DATE AS day
+        FROM (SELECT DISTINCT agency_id FROM ad) ag,
+             (SELECT unnest(range((SELECT first_day FROM bounds), (SELECT last_day FROM bounds) + 1, INTERVAL 1 DAY)) AS day) d),
+    filled AS (
+        SELECT dense.agency_id, dense.day, coalesce(ad.mentions, 0) AS mentions, coalesce(ad.toned, 0) AS toned,
+               CASE WHEN ad.toned > 0 THEN ad.negative / ad.toned ELSE NULL END AS neg_share
+        FROM dense LEFT JOIN ad USING (agency_id, day)),
+    windowed AS (
+        SELECT *,
+            median(mentions) OVER w AS vol_median,
+            quantile_cont(mentions, 0.75) OVER w - quantile_cont(mentions, 0.25) OVER w AS vol_iqr,
+            median(neg_share) OVER w AS neg_median,
+            quantile_cont(neg_share, 0.75) OVER w - quantile_cont(neg_share, 0.25) OVER w AS neg_iqr
+        FROM filled
+        WINDOW w AS (PARTITION BY agency_id ORDER BY day ROWS BETWEEN 28 PRECEDING AND 1 PRECEDING)),
+    scored AS (
+        SELECT agency_id, day, mentions, toned, vol_median, neg_share, neg_median,
+               round((mentions - vol_median) / greatest(coalesce(vol_iqr, 0) / 1.349, 1), 2) AS volume_z,
+               round((neg_share - coalesce(neg_median, 0)) / greatest(coalesce(neg_iqr, 0) / 1.349, 0.05), 2) AS negative_z
+        FROM windowed WHERE mentions > 0)
+    SELECT agency_id, day, mentions, vol_median, volume_z, round(neg_share, 3) AS negative_share,
+           round(neg_median, 3) AS negative_share_median, negative_z,
+           (mentions >= 5 AND volume_z >= 3.5) AS volume_spike, (toned >= 5 AND coalesce(negative_z, 0) >= 3.5) AS negative_spike
+    FROM scored WHERE ((mentions >= 5 AND volume_z >= 3.5) OR (toned >= 5 AND coalesce(negative_z, 0) >= 3.5)){extra_where}"""
+
+
+VIEWS = f"""
 CREATE OR REPLACE VIEW current_tone AS
     SELECT * FROM mention_tone WHERE model_version = (SELECT max_by(model_version, analyzed_at) FROM mention_tone);
 CREATE OR REPLACE VIEW agency_mentions AS
@@ -67,47 +99,17 @@ CREATE OR REPLACE VIEW agency_weekly AS
                  - lag((positive - negative) / nullif(toned, 0)) OVER (PARTITION BY agency_id ORDER BY week), 3) AS net_tone_change
     FROM w;
 CREATE OR REPLACE VIEW agency_spikes AS
-__SPIKES_VIEW__
+{spikes_sql("SELECT agency_id, day, mentions, negative, toned FROM agency_daily")};
 """
 
-SPIKES_TEMPLATE = """
-    WITH ad AS MATERIALIZED (__SOURCE__),
-    bounds AS (SELECT min(day) - 28 AS first_day, max(day) AS last_day FROM ad),
-    dense AS (
-        SELECT ag.agency_id, d.day::DATE AS day
-        FROM (SELECT DISTINCT agency_id FROM ad) ag,
-             (SELECT unnest(range((SELECT first_day FROM bounds), (SELECT last_day FROM bounds) + 1, INTERVAL 1 DAY)) AS day) d),
-    filled AS (
-        SELECT dense.agency_id, dense.day, coalesce(ad.mentions, 0) AS mentions, coalesce(ad.toned, 0) AS toned,
-               CASE WHEN ad.toned > 0 THEN ad.negative / ad.toned ELSE NULL END AS neg_share
-        FROM dense LEFT JOIN ad USING (agency_id, day)),
-    windowed AS (
-        SELECT *,
-            median(mentions) OVER w AS vol_median,
-            quantile_cont(mentions, 0.75) OVER w - quantile_cont(mentions, 0.25) OVER w AS vol_iqr,
-            median(neg_share) OVER w AS neg_median,
-            quantile_cont(neg_share, 0.75) OVER w - quantile_cont(neg_share, 0.25) OVER w AS neg_iqr
-        FROM filled
-        WINDOW w AS (PARTITION BY agency_id ORDER BY day ROWS BETWEEN 28 PRECEDING AND 1 PRECEDING)),
-    scored AS (
-        SELECT agency_id, day, mentions, toned, vol_median, neg_share, neg_median,
-               round((mentions - vol_median) / greatest(coalesce(vol_iqr, 0) / 1.349, 1), 2) AS volume_z,
-               round((neg_share - coalesce(neg_median, 0)) / greatest(coalesce(neg_iqr, 0) / 1.349, 0.05), 2) AS negative_z
-        FROM windowed WHERE mentions > 0)
-    SELECT agency_id, day, mentions, vol_median, volume_z, round(neg_share, 3) AS negative_share,
-           round(neg_median, 3) AS negative_share_median, negative_z,
-           (mentions >= 5 AND volume_z >= 3.5) AS volume_spike, (toned >= 5 AND coalesce(negative_z, 0) >= 3.5) AS negative_spike
-    FROM scored WHERE ((mentions >= 5 AND volume_z >= 3.5) OR (toned >= 5 AND coalesce(negative_z, 0) >= 3.5))__TAIL__;"""
-SPIKES_VIEW = SPIKES_TEMPLATE.replace("__SOURCE__", "SELECT agency_id, day, mentions, negative, toned FROM agency_daily").replace(
-    "__TAIL__", "")
-VIEWS = VIEWS_TEMPLATE.replace("__SPIKES_VIEW__", SPIKES_VIEW.rstrip().rstrip(";") + ";")
+
+
 # The named query computes the same rule over the period and the 28 days before it only (fast on years of history).
-SPIKES = ("WITH params AS (SELECT ?::VARCHAR AS agency, ?::VARCHAR AS agency2, ?::DATE AS since, ?::DATE AS until), "
-          + SPIKES_TEMPLATE.replace("__SOURCE__",
-              "SELECT agency_id, day, mentions, negative, toned FROM agency_daily, params WHERE (params.agency IS NULL OR "
-              "agency_id = params.agency) AND day >= params.since - 29 AND day < params.until").replace(
-              "__TAIL__", " AND day >= (SELECT since FROM params)").strip().removeprefix("WITH ").rstrip(";")
-          + " ORDER BY day, agency_id")
+SPIKES = spikes_sql(
+    "SELECT agency_id, day, mentions, negative, toned FROM agency_daily, params WHERE (params.agency IS NULL OR "
+    "agency_id = params.agency) AND day >= params.since - 29 AND day < params.until",
+    first_ctes="params AS (SELECT ?::VARCHAR AS agency, ?::VARCHAR AS agency2, ?::DATE AS since, ?::DATE AS until), ",
+    extra_where=" AND day >= (SELECT since FROM params)") + " ORDER BY day, agency_id"
 
 # Stories of the period only: filter the mentions first, then group by cluster (same columns as agency_stories).
 STORIES = """
