@@ -116,8 +116,9 @@ class HFClassifierSentiment:
 class Analyzer:
     """Scores texts and articles: one embedding cache, a sentiment classifier and the topic model."""
 
-    def __init__(self, engine, sentiment, topics=None, topic_threshold: float = 0.80, topic_margin: float = 0.03):
-        self.cache = EmbeddingCache(engine)
+    def __init__(self, engine, sentiment, topics=None, topic_threshold: float = 0.80, topic_margin: float = 0.03,
+                 cache: EmbeddingCache | None = None):
+        self.cache = cache or EmbeddingCache(engine)
         self.engine = engine
         self.sentiment = HeadSentiment(sentiment, self.cache) if isinstance(sentiment, LinearHead) else sentiment
         self.topics = TopicModel.from_config(topics, self.cache, topic_threshold, topic_margin) if topics else None
@@ -213,11 +214,10 @@ def build_analyzer(settings, topics) -> Analyzer:
         if sentiment.meta.get("lexical"):
             from monitor.analysis.lexical import HybridSentiment, LexicalHead
 
-            analyzer = Analyzer(engine, sentiment, topics, analysis.topic_threshold, analysis.topic_margin)
+            cache = EmbeddingCache(engine)  # shared by the hybrid's embedding head and the topics
             lexical = LexicalHead.load(path.with_name(sentiment.meta["lexical"]))
-            analyzer.sentiment = HybridSentiment(sentiment, lexical, float(sentiment.meta["alpha"]), analyzer.cache)
-            analyzer.version = analyzer.version.replace(f"head:{sentiment.version}", analyzer.sentiment.version)
-            return analyzer
+            sentiment = HybridSentiment(sentiment, lexical, float(sentiment.meta["alpha"]), cache)
+            return Analyzer(engine, sentiment, topics, analysis.topic_threshold, analysis.topic_margin, cache=cache)
     return Analyzer(engine, sentiment, topics, analysis.topic_threshold, analysis.topic_margin)
 
 
