@@ -29,7 +29,7 @@ from monitor.errors import DatabaseLockedError, FetchError, RateLimitedError, Ru
 from monitor.extract import ExtractedPage, ExtractionSandbox, parse_page_date
 from monitor.feeds import Entry, ParsedFeed, parse_feed
 from monitor.fetch import FetchPolicy, FetchResult, HostLimiter, fetch
-from monitor.store import Batch, Store
+from monitor.store import Batch, Store, dict_rows, write_batch
 from monitor.urls import decode_google_news_link, host_of, is_google_news_link, normalize_url, url_key
 
 log = logging.getLogger(__name__)
@@ -353,12 +353,10 @@ def run_once(config: Config, store: Store, client: httpx.Client, sandbox: Extrac
 
     store.replay_spool()
     with store.session() as con:
-        from monitor.store import write_batch
-
         write_batch(con, {"runs": [summary.run_row(started, None, trigger)], "agencies": [
             {"agency_id": a.id, "name": a.name, "type": a.type, "parent": a.parent, "abbreviations": a.abbreviations}
             for a in config.agencies]})
-        states = {row["feed_id"]: row for row in _dicts(con, "SELECT * FROM feeds")}
+        states = {row["feed_id"]: row for row in dict_rows(con, "SELECT * FROM feeds")}
     try:
         _ingest(config, store, client, sandbox, matcher, clock, force, progress, rng, policy, limiter, states, summary,
                 analyzer, stop)
@@ -375,12 +373,6 @@ def run_once(config: Config, store: Store, client: httpx.Client, sandbox: Extrac
     with contextlib.suppress(DatabaseLockedError):
         store.write_or_spool({"runs": [summary.run_row(started, finished, trigger)]})
     return summary
-
-
-def _dicts(con, sql: str, params=None) -> list[dict]:
-    cursor = con.execute(sql, params or [])
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
 def _ingest(config, store, client, sandbox, matcher, clock, force, progress, rng, policy, limiter, states, summary,
@@ -411,7 +403,7 @@ def _ingest(config, store, client, sandbox, matcher, clock, force, progress, rng
     attempted: set[str] = set()
     while not (stop is not None and stop.is_set()):
         with store.session(read_only=True) as con:
-            pending = _dicts(con, "SELECT e.*, (SELECT s.outlet FROM entry_sources s WHERE s.entry_id = e.entry_id "
+            pending = dict_rows(con, "SELECT e.*, (SELECT s.outlet FROM entry_sources s WHERE s.entry_id = e.entry_id "
                                   "ORDER BY s.first_seen_at, s.feed_id LIMIT 1) AS outlet FROM entries e "
                                   "WHERE state = 'pending' OR (state = 'retry' AND next_attempt_at <= ?) "
                                   "ORDER BY discovered_at, published_at NULLS LAST, entry_id", [clock()])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from monitor.store import Store, counts
+from monitor.store import Store, counts, dict_rows
 
 UTC = dt.timezone.utc
 
@@ -28,9 +28,7 @@ def collect_status(db: str, now: dt.datetime | None = None, exports_dir: str = "
         pass
     with store.session(read_only=True) as con:
         def rows(sql: str) -> list[dict]:
-            cursor = con.execute(sql)
-            names = [d[0] for d in cursor.description]
-            return [dict(zip(names, r)) for r in cursor.fetchall()]
+            return dict_rows(con, sql)
 
         runs = rows("SELECT run_id, started_at, finished_at, status, feeds_due, feeds_ok, feeds_not_modified, "
                     "feeds_failed, new_articles, duplicates, extraction_failures, pages_failed, error "

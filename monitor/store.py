@@ -283,6 +283,13 @@ def write_batch(con: duckdb.DuckDBPyConnection, batch: Batch) -> None:
         raise
 
 
+def dict_rows(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> list[dict]:
+    """The query's rows as dicts keyed by column name."""
+    cursor = con.execute(sql, params or [])
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
 def counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Row counts of the main tables."""
     return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]

@@ -205,7 +205,7 @@ def test_page_failures_retry_then_keep_the_headline(server, tmp_path):
 def test_google_news_links_resolve_to_the_publisher_or_are_recorded_unresolved(server, tmp_path):
     page(server, "/publisher/story", "Kemenkeu Umumkan Realisasi Pajak", "pajak")
     token = base64.urlsafe_b64encode(b"\x08\x13\x22\x40" + server.url("/publisher/story").encode() + b"\xd2\x01\x00").decode().rstrip("=")
-    google = f"http://news.google.com:{server.port}"
+    google = f"http://news.google.com:{server.port}"  # every name resolves to 127.0.0.1 in this test (resolver below)
     server.routes["/rss/articles/AU_yqLnew?oc=5"] = Reply(200, b"<html><body>Sebelum melanjutkan ke Google</body></html>", HTML)
     server.routes["/rss/search?q=Kemenkeu"] = Reply(200, rss([
         {"title": "Kemenkeu Umumkan Realisasi Pajak - Warta Uji", "link": f"{google}/rss/articles/{token}?oc=5"},

@@ -15,7 +15,7 @@ def test_normalize_url_merges_publisher_variants():
     assert url_key("https://contoh.test/berita/1") != url_key("https://contoh.test/berita/2")
 
 
-def test_google_news_old_style_id_decodes_to_the_publisher_url():
+def test_google_news_old_style_id_decodes_to_the_publisher_url():  # string decoding only: nothing is fetched
     payload = b"\x08\x13\x22\x2bhttps://www.antaranews.com/berita/4412253/contoh\xd2\x01\x00"
     token = base64.urlsafe_b64encode(payload).decode().rstrip("=")
     link = f"https://news.google.com/rss/articles/{token}?oc=5"
