@@ -401,7 +401,9 @@ def _ingest(config, store, client, sandbox, matcher, clock, force, progress, rng
         return  # the entries are only on disk; pages are fetched next run after the spool is written
     index = load_story_index(store, settings, now)
     attempted: set[str] = set()
-    while not (stop is not None and stop.is_set()):
+    stopping = lambda: stop is not None and stop.is_set()  # noqa: E731
+
+    def next_pending() -> tuple[list[dict], int]:
         with store.session(read_only=True) as con:
             pending = dict_rows(con, "SELECT e.*, (SELECT s.outlet FROM entry_sources s WHERE s.entry_id = e.entry_id "
                                   "ORDER BY s.first_seen_at, s.feed_id LIMIT 1) AS outlet FROM entries e "
@@ -409,28 +411,54 @@ def _ingest(config, store, client, sandbox, matcher, clock, force, progress, rng
                                   "ORDER BY discovered_at, published_at NULLS LAST, entry_id", [clock()])
             total = con.execute("SELECT count(*) FROM entries WHERE state IN ('pending', 'retry')").fetchone()[0]
         pending = [p for p in pending if p["entry_id"] not in attempted][: settings.page_batch_size]
-        if not pending:
-            break
         attempted.update(p["entry_id"] for p in pending)
+        return pending, total
+
+    def fetch_and_extract(pending: list[dict]):
         with summary.timed("pages"), ThreadPoolExecutor(max_workers=settings.fetch_workers) as pool:
             context = contextvars.copy_context()
             page_outcomes = list(pool.map(lambda e: context.copy().run(fetch_page, client, policy, limiter, e), pending))
         to_extract = [(o.result.body, o.result.final_url, o.result.content_type) for o in page_outcomes if o.result]
         with summary.timed("extract"):
             extracted = iter(sandbox.extract_many(to_extract)) if to_extract else iter(())
-        pages = [next(extracted) if o.result else None for o in page_outcomes]
-        outlets = {p["entry_id"]: p.get("outlet") for p in pending}
-        with summary.timed("dedupe+mentions"):
-            batch = page_batch(page_outcomes, pages, clock(), config, matcher, index, outlets, summary)
-        if analyzer is not None:
-            from monitor.analysis.analyze import analysis_rows
+        return page_outcomes, [next(extracted) if o.result else None for o in page_outcomes]
 
-            with summary.timed("analysis"):
-                batch.update(analysis_rows(analyzer, batch["articles"], batch["mentions"], clock()))
-            summary.analyzed += len(batch["article_analysis"])
-        with summary.timed("write"):
-            written = store.write_or_spool(batch)
-        if not written:
-            summary.spooled_batches += 1
-            return
-        progress("pages", len(attempted), len(attempted) + max(0, total - len(pending)))
+    # Pages and extraction of batch k+1 run in a background thread while batch k is deduplicated, analysed and
+    # written here: the analysis stage is not left waiting for the network (only this thread touches the database).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch") as prefetcher:
+        pending, total = next_pending() if not stopping() else ([], 0)
+        future = prefetcher.submit(contextvars.copy_context().run, fetch_and_extract, pending) if pending else None
+        finished = 0
+        while future is not None and not stopping():  # on stop the prefetched pages stay pending for the next run
+            with summary.timed("waiting for pages"):
+                page_outcomes, pages = future.result()
+            current, current_total = pending, total
+            future = None
+            if not stopping():
+                pending, total = next_pending()
+                if pending:
+                    future = prefetcher.submit(contextvars.copy_context().run, fetch_and_extract, pending)
+            if not _finish_batch(config, store, matcher, index, analyzer, clock, summary, current, page_outcomes, pages):
+                if future is not None:
+                    future.cancel()
+                return
+            finished += len(current)
+            progress("pages", finished, finished + max(0, current_total - len(current)))
+
+
+def _finish_batch(config, store, matcher, index, analyzer, clock, summary, pending, page_outcomes, pages) -> bool:
+    """Deduplicate, find mentions, analyse and write one batch of fetched pages; False when it had to be spooled."""
+    outlets = {p["entry_id"]: p.get("outlet") for p in pending}
+    with summary.timed("dedupe+mentions"):
+        batch = page_batch(page_outcomes, pages, clock(), config, matcher, index, outlets, summary)
+    if analyzer is not None:
+        from monitor.analysis.analyze import analysis_rows
+
+        with summary.timed("analysis"):
+            batch.update(analysis_rows(analyzer, batch["articles"], batch["mentions"], clock()))
+        summary.analyzed += len(batch["article_analysis"])
+    with summary.timed("write"):
+        written = store.write_or_spool(batch)
+    if not written:
+        summary.spooled_batches += 1
+    return written

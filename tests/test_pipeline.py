@@ -107,7 +107,7 @@ def test_full_run_stores_articles_sources_clusters_and_mentions(server, tmp_path
         (True, True, PARAGRAPHS["korupsi"][0].split(". ")[0] + ".")]
     assert rows(tmp_path, "SELECT count(*) FROM entries WHERE state = 'done'") == [(5,)]
     assert rows(tmp_path, "SELECT status, feeds_ok, new_articles FROM runs") == [("ok", 2, 3)]
-    assert set(summary.stage_seconds) == {"feeds", "pages", "extract", "dedupe+mentions", "write"}
+    assert set(summary.stage_seconds) == {"feeds", "pages", "extract", "waiting for pages", "dedupe+mentions", "write"}
     assert sum(summary.stage_seconds.values()) <= summary.elapsed_s
 
 
@@ -324,3 +324,49 @@ def test_unchanged_body_under_new_validators_counts_as_not_modified(server, tmp_
     clock.advance(hours=2)
     assert run(server, tmp_path, feeds, clock).feeds_not_modified == 1
     assert rows(tmp_path, "SELECT etag FROM feeds") == [('"b"',)]  # the new validators are still saved
+
+
+def test_pages_of_the_next_batch_are_fetched_while_the_current_batch_is_analysed(server, tmp_path, two_feeds, monkeypatch):
+    """Batches of one page: while batch k is in analysis, the page of batch k+1 is already being fetched."""
+    import threading
+    import time
+
+    events, lock = [], threading.Lock()
+
+    def note(what):
+        with lock:
+            events.append((time.monotonic(), what))
+
+    original = server.routes["/daerah/banjir"]
+    for path in ("/berita/kpk-tahan", "/berita/pajak", "/daerah/kpk-tahan-salinan", "/daerah/pajak-copy", "/daerah/banjir"):
+        reply = server.routes.get(path, original)
+
+        def route(req, reply=reply, path=path):
+            note(f"fetch {path}")
+            return reply
+        server.routes[path] = route
+
+    import monitor.analysis.analyze as analyze
+
+    def slow_rows(analyzer, articles, mentions, now):
+        note("analysis start")
+        time.sleep(0.4)
+        note("analysis end")
+        return {"article_analysis": [], "mention_tone": []}
+
+    config = make_config(two_feeds, page_batch_size=1)
+    store = Store(tmp_path / "monitor.duckdb", lock_timeout_s=0.2)
+    policy = FetchPolicy.from_settings(config.settings)
+    monkeypatch.setattr(analyze, "analysis_rows", slow_rows)
+    with make_client(policy) as client:
+        summary = run_once(config, store, client, ExtractionSandbox(workers=0, min_text_chars=200), now=Clock(),
+                           seed=1, limiter=HostLimiter(2, 0.0), analyzer=object())
+    assert summary.status == "ok" and summary.new_articles == 3
+    starts = [t for t, what in events if what == "analysis start"]
+    ends = [t for t, what in events if what == "analysis end"]
+    fetches = [t for t, what in events if what.startswith("fetch")]
+    assert len(starts) == 5 and len(fetches) == 5
+    # every page after the first was requested before the previous batch's analysis had finished
+    overlapped = sum(1 for k in range(4) if fetches[k + 1] < ends[k])
+    assert overlapped == 4
+    assert summary.stage_seconds["analysis"] >= 5 * 0.4
