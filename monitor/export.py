@@ -58,49 +58,66 @@ def neutralise(value):
 
 
 def weekly_rows(con: duckdb.DuckDBPyConnection, week: Week, agencies: list[str] | None) -> tuple[list[dict], list[dict]]:
-    """(summary rows, story rows) for the week; only agencies with mentions unless `agencies` names them."""
+    """(summary rows, story rows) for the week; only agencies with mentions unless `agencies` names them.
+
+    Set-based: a fixed number of queries whatever the number of agencies, each filtered by day first (the export
+    over a 1,000,000-article history is measured in benchmarks/queries_scale.py)."""
+    from monitor.queries import run_named
+
     prev = Week("prev", week.start - dt.timedelta(days=7))
     names = dict(con.execute("SELECT agency_id, name FROM agencies").fetchall())
     wanted = agencies or [r[0] for r in con.execute(
         "SELECT DISTINCT agency_id FROM agency_daily WHERE day >= ? AND day < ? ORDER BY 1", [week.start, week.end]).fetchall()]
+    # stories are counted over the whole week: a story picked up on two days is one story
+    totals = {(agency, this_week): [int(v) for v in rest] for agency, this_week, *rest in con.execute(
+        "SELECT agency_id, day >= ? AS this_week, count(*), count(DISTINCT cluster_id), count(*) FILTER (tone = 'positive'), "
+        "count(*) FILTER (tone = 'neutral'), count(*) FILTER (tone = 'negative'), count(tone) FROM agency_mentions "
+        "WHERE day >= ? AND day < ? AND agency_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY 1, 2",
+        [week.start, prev.start, week.end, wanted]).fetchall()}
+    topics: dict[str, list[str]] = {}
+    for agency, topic, n in con.execute(
+            "SELECT agency_id, topic_id, n FROM (SELECT agency_id, topic_id, sum(articles) AS n, row_number() OVER "
+            "(PARTITION BY agency_id ORDER BY sum(articles) DESC, topic_id) AS rank FROM agency_topic_daily "
+            "WHERE day >= ? AND day < ? AND agency_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY agency_id, topic_id) WHERE rank <= 3 "
+            "ORDER BY agency_id, rank", [week.start, week.end, wanted]).fetchall():
+        topics.setdefault(agency, []).append(f"{topic} ({n})")
+    spike_days: dict[str, list[str]] = {}
+    columns, rows = run_named(con, "spikes", None, week.start, week.end)
+    for row in rows:
+        spike = dict(zip(columns, row))
+        spike_days.setdefault(spike["agency_id"], []).append(str(spike["day"]))
 
-    def totals(w: Week, agency: str) -> dict:
-        # stories are counted over the whole week: a story picked up on two days is one story
-        row = con.execute("SELECT count(*), count(DISTINCT cluster_id), count(*) FILTER (tone = 'positive'), "
-                          "count(*) FILTER (tone = 'neutral'), count(*) FILTER (tone = 'negative'), count(tone) "
-                          "FROM agency_mentions WHERE agency_id = ? AND day >= ? AND day < ?", [agency, w.start, w.end]).fetchone()
-        mentions, stories, pos, neu, neg, toned = (int(v) for v in row)
+    def figures(agency: str, this_week: bool) -> dict:
+        mentions, stories, pos, neu, neg, toned = totals.get((agency, this_week), [0] * 6)
         return {"mentions": mentions, "stories": stories, "positive": pos, "neutral": neu, "negative": neg,
                 "net_tone": round((pos - neg) / toned, 3) if toned else None}
 
     summary = []
     for agency in wanted:
-        this, before = totals(week, agency), totals(prev, agency)
-        topics = con.execute("SELECT topic_id, sum(articles) AS n FROM agency_topic_daily WHERE agency_id = ? AND day >= ? "
-                             "AND day < ? GROUP BY 1 ORDER BY n DESC, 1 LIMIT 3", [agency, week.start, week.end]).fetchall()
-        spikes = con.execute("SELECT day FROM agency_spikes WHERE agency_id = ? AND day >= ? AND day < ? ORDER BY day",
-                             [agency, week.start, week.end]).fetchall()
+        this, before = figures(agency, True), figures(agency, False)
         summary.append({
             "agency_id": agency, "agency_name": names.get(agency, agency), **this,
             "mentions_previous_week": before["mentions"], "mentions_change": this["mentions"] - before["mentions"],
             "net_tone_previous_week": before["net_tone"],
             "net_tone_change": round(this["net_tone"] - before["net_tone"], 3)
             if this["net_tone"] is not None and before["net_tone"] is not None else None,
-            "top_topics": "; ".join(f"{t} ({n})" for t, n in topics), "spike_days": "; ".join(str(d[0]) for d in spikes)})
+            "top_topics": "; ".join(topics.get(agency, [])), "spike_days": "; ".join(spike_days.get(agency, []))})
     stories = []
     if wanted:
         cursor = con.execute(
-            "SELECT am.ts, am.agency_id, am.outlet, am.title, am.url, am.tone, am.p_negative, am.p_positive, x.topics, "
-            "s.outlets FROM agency_mentions am LEFT JOIN article_analysis x USING (article_id) "
-            "LEFT JOIN agency_stories s ON s.agency_id = am.agency_id AND s.cluster_id = am.cluster_id "
-            "WHERE am.day >= ? AND am.day < ? AND am.agency_id IN (SELECT unnest(?::VARCHAR[])) "
-            "ORDER BY am.agency_id, am.ts, am.url", [week.start, week.end, wanted])
-        for ts, agency, outlet, title, url, tone, p_neg, p_pos, topics, outlets in cursor.fetchall():
+            "WITH wk AS (SELECT * FROM agency_mentions WHERE day >= ? AND day < ? AND agency_id IN (SELECT unnest(?::VARCHAR[]))), "
+            "carried AS (SELECT agency_id, cluster_id, count(DISTINCT outlet) AS outlets FROM agency_mentions "
+            "            WHERE cluster_id IN (SELECT cluster_id FROM wk) GROUP BY ALL) "
+            "SELECT wk.ts, wk.agency_id, wk.outlet, wk.title, wk.url, wk.tone, wk.p_negative, wk.p_positive, x.topics, "
+            "c.outlets FROM wk LEFT JOIN article_analysis x USING (article_id) "
+            "LEFT JOIN carried c ON c.agency_id = wk.agency_id AND c.cluster_id = wk.cluster_id "
+            "ORDER BY wk.agency_id, wk.ts, wk.url", [week.start, week.end, wanted])
+        for ts, agency, outlet, title, url, tone, p_neg, p_pos, topic_ids, outlets in cursor.fetchall():
             stories.append({"date_wib": ts.astimezone(WIB).strftime("%Y-%m-%d %H:%M"), "agency_id": agency, "outlet": outlet,
                             "title": title, "url": url, "tone_toward_agency": tone,
                             "p_negative": round(p_neg, 3) if p_neg is not None else None,
                             "p_positive": round(p_pos, 3) if p_pos is not None else None,
-                            "topics": "; ".join(topics or []), "outlets_carrying_story": outlets})
+                            "topics": "; ".join(topic_ids or []), "outlets_carrying_story": outlets})
     return summary, stories
 
 

@@ -27,6 +27,9 @@ from monitor.errors import DatabaseLockedError
 log = logging.getLogger(__name__)
 UTC = dt.timezone.utc
 
+# An article's day in Asia/Jakarta (WIB): publication time, or fetch time when the date is unknown.
+LOCAL_DAY_SQL = "CAST(timezone('Asia/Jakarta', coalesce(published_at, fetched_at)) AS DATE)"
+
 MIGRATIONS: list[str] = [
     # v1: the ingest spine
     """
@@ -92,6 +95,13 @@ MIGRATIONS: list[str] = [
     # v5: faster spike view (window IQR instead of correlated MAD subqueries)
     "VIEWS",
     # v6: the spike view reads agency_daily once
+    "VIEWS",
+    # v7: the article's WIB day stored (kept by write_batch), so trend queries filter the articles scan by day
+    f"""
+    ALTER TABLE articles ADD COLUMN IF NOT EXISTS local_day DATE;
+    UPDATE articles SET local_day = {LOCAL_DAY_SQL};
+    """,
+    # v8: views read articles.local_day
     "VIEWS",
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -227,9 +237,12 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
         con.execute("BEGIN TRANSACTION")
         try:
             migration = MIGRATIONS[version - 1]
-            if migration == "VIEWS":
+            if migration == "VIEWS" and "VIEWS" in MIGRATIONS[version:]:
+                migration = None  # the views of today's code need later columns; the last VIEWS step creates them
+            elif migration == "VIEWS":
                 from monitor.queries import VIEWS as migration
-            con.execute(migration)
+            if migration:
+                con.execute(migration)
             con.execute("INSERT INTO schema_version VALUES (?, ?)", [version, dt.datetime.now(UTC)])
             con.execute("COMMIT")
         except Exception:
@@ -277,6 +290,9 @@ def write_batch(con: duckdb.DuckDBPyConnection, batch: Batch) -> None:
                 ids = sorted({row["article_id"] for row in batch["articles"]})
                 con.execute(f"DELETE FROM {name} WHERE article_id IN (SELECT unnest(?::VARCHAR[]))", [ids])
             upsert(con, name, batch.get(name, []))
+            if name == "articles" and batch.get("articles"):
+                con.execute(f"UPDATE articles SET local_day = {LOCAL_DAY_SQL} WHERE article_id IN (SELECT unnest(?::VARCHAR[]))",
+                            [sorted({row["article_id"] for row in batch["articles"]})])
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

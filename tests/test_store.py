@@ -116,3 +116,26 @@ def test_locked_database_spools_and_the_next_write_replays(analyst_session, tmp_
     with unlocked.session(read_only=True) as con:
         assert con.execute("SELECT article_id, published_at FROM articles").fetchone() == ("a1", NOW)
     assert not list(store.spool_dir.glob("*.json"))
+
+
+def test_upgrade_from_v6_fills_the_stored_wib_day_and_writes_keep_it(tmp_path):
+    """A v6 database (no articles.local_day) is upgraded: existing rows get their WIB day, views use it,
+    and a later write sets it (23:30 UTC is the next day in Jakarta)."""
+    path = tmp_path / "old.duckdb"
+    store = Store(path)
+    with store.session() as con:
+        con.execute("DROP VIEW IF EXISTS agency_spikes; DROP VIEW IF EXISTS agency_weekly; DROP VIEW IF EXISTS agency_stories;"
+                    "DROP VIEW IF EXISTS agency_outlets; DROP VIEW IF EXISTS agency_topic_daily; DROP VIEW IF EXISTS share_of_voice;"
+                    "DROP VIEW IF EXISTS agency_daily; DROP VIEW IF EXISTS agency_mentions")
+        con.execute("ALTER TABLE articles DROP COLUMN local_day")
+        con.execute("DELETE FROM schema_version WHERE version > 6")
+        late = dt.datetime(2026, 11, 22, 23, 30, tzinfo=dt.timezone.utc)
+        con.execute("INSERT INTO articles (article_id, url, status, published_at, fetched_at) VALUES ('old', 'u', 'ok', ?, ?)",
+                    [late, late])
+        con.execute("INSERT INTO mentions (article_id, agency_id, mention_count) VALUES ('old', 'kpk', 1)")
+    with Store(path).session() as con:  # opening migrates
+        assert con.execute("SELECT max(version) FROM schema_version").fetchone()[0] == SCHEMA_VERSION
+        assert con.execute("SELECT local_day FROM articles WHERE article_id = 'old'").fetchone()[0] == dt.date(2026, 11, 23)
+        assert con.execute("SELECT day, mentions FROM agency_daily").fetchall() == [(dt.date(2026, 11, 23), 1)]
+        write_batch(con, {"articles": [{**article("new"), "published_at": dt.datetime(2026, 11, 24, 23, 30, tzinfo=dt.timezone.utc)}]})
+        assert con.execute("SELECT local_day FROM articles WHERE article_id = 'new'").fetchone()[0] == dt.date(2026, 11, 25)
