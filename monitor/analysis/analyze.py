@@ -117,8 +117,9 @@ class Analyzer:
     """Scores texts and articles: one embedding cache, a sentiment classifier and the topic model."""
 
     def __init__(self, engine, sentiment, topics=None, topic_threshold: float = 0.80, topic_margin: float = 0.03,
-                 cache: EmbeddingCache | None = None):
+                 cache: EmbeddingCache | None = None, target_names: dict[str, str] | None = None):
         self.cache = cache or EmbeddingCache(engine)
+        self.target_names = target_names or {}
         self.engine = engine
         self.sentiment = HeadSentiment(sentiment, self.cache) if isinstance(sentiment, LinearHead) else sentiment
         self.topics = TopicModel.from_config(topics, self.cache, topic_threshold, topic_margin) if topics else None
@@ -130,6 +131,16 @@ class Analyzer:
         if not texts:
             return np.zeros((0, len(self.sentiment.classes)))
         return self.sentiment.classify(list(texts))
+
+    def tone_toward(self, texts: list[str], agency_ids: list[str]) -> np.ndarray:
+        """Class probabilities of each text's tone toward its agency, when the sentiment model takes a target
+        (tone-e5: the agency's name and abbreviation); otherwise the tone of the text."""
+        if not texts:
+            return np.zeros((0, len(self.sentiment.classes)))
+        if not hasattr(self.sentiment, "classify_toward"):
+            return self.sentiment.classify(list(texts))
+        targets = [self.target_names.get(agency, agency) for agency in agency_ids]
+        return self.sentiment.classify_toward(list(texts), targets)
 
     def label(self, probs: np.ndarray) -> str:
         return self.sentiment.classes[int(np.argmax(probs))]
@@ -172,7 +183,7 @@ def analysis_rows(analyzer: Analyzer, articles: list[dict], mentions: list[dict]
         if sentences:
             jobs.append((mention, sentences))
     flat = [s for _, sentences in jobs for s in sentences]
-    probs_all = analyzer.tone(flat)
+    probs_all = analyzer.tone_toward(flat, [mention["agency_id"] for mention, sentences in jobs for _ in sentences])
     position = 0
     for mention, sentences in jobs:
         probs = analyzer.aggregate(probs_all[position : position + len(sentences)])
@@ -189,17 +200,26 @@ def resolve_model_path(path: str) -> "Path":
     from pathlib import Path
 
     candidate = Path(path)
-    if candidate.is_absolute() or candidate.with_suffix(".npz").exists():
+    if candidate.is_absolute() or candidate.exists() or candidate.with_suffix(".npz").exists():
         return candidate
     return Path(__file__).resolve().parent.parent.parent / path
 
 
-def build_analyzer(settings, topics) -> Analyzer:
-    """The analyzer described by settings.analysis. Raises FileNotFoundError/RuntimeError with a clear message."""
+def build_analyzer(settings, topics, agencies=()) -> Analyzer:
+    """The analyzer described by settings.analysis (``agencies``: the register, whose names tell a target-aware
+    model which body to judge). Raises FileNotFoundError/RuntimeError with a clear message."""
     from monitor.analysis.engines import make_engine
 
     analysis = settings.analysis
     engine = make_engine(settings)
+    if analysis.sentiment == "tone-e5":
+        from monitor.analysis.tone_serve import load_tone_model
+        from monitor.analysis.train_tone import target_names
+
+        sentiment = load_tone_model(resolve_model_path(analysis.tone_model), analysis.tone_runtime, analysis.device,
+                                    analysis.batch_size)
+        return Analyzer(engine, sentiment, topics, analysis.topic_threshold, analysis.topic_margin,
+                        target_names=target_names(agencies))
     if analysis.sentiment == "hf-classifier":
         if not analysis.classifier_model:
             raise RuntimeError("analysis.sentiment is hf-classifier but analysis.classifier_model is not set")
@@ -264,7 +284,7 @@ def score_text(analyzer: Analyzer, matcher, text: str, target: str | None = None
     if target:
         mention = next((m for m in matcher.mentions(None, text) if m.agency_id == target), None)
         sentences = mention.sentences if mention and mention.sentences else split_sentences(text) or [text]
-        target_probs = analyzer.aggregate(analyzer.tone(sentences))
+        target_probs = analyzer.aggregate(analyzer.tone_toward(sentences, [target] * len(sentences)))
         result["target"] = {"agency_id": target, "label": analyzer.label(target_probs),
                             "probabilities": analyzer.probabilities(target_probs), "sentences": len(sentences)}
     return result

@@ -202,7 +202,8 @@ def evaluate_file(analyzer, path: str | Path, matcher=None) -> dict:
         if target and matcher is not None:
             mention = next((m for m in matcher.mentions(None, text) if m.agency_id == target), None)
             sentences = mention.sentences if mention and mention.sentences else [text]
-        predicted.append(analyzer.label(analyzer.aggregate(analyzer.tone(sentences))))
+        probs = analyzer.tone_toward(sentences, [target] * len(sentences)) if target else analyzer.tone(sentences)
+        predicted.append(analyzer.label(analyzer.aggregate(probs)))
     return evaluate(data.labels, predicted, tuple(analyzer.sentiment.classes))
 
 

