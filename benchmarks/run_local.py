@@ -5,7 +5,11 @@ would across outlets), with Indonesian-like text, agency mentions and ~10% syndi
 pipeline (thread-pooled fetching, extraction sandbox with worker processes, DuckDB writes) into a temporary
 database, then a second run where every feed answers 304. Prints figures; exits 1 below the floors.
 
-    python benchmarks/run_local.py [--articles 1000] [--feeds 20] [--workers 2] [--latency 0.02]
+    python benchmarks/run_local.py [--articles 1000] [--feeds 20] [--workers 2] [--latency 0.02] [--baseline] [--analysis]
+
+Pages and extraction of the next batch run in a background thread beside dedupe/mentions, analysis and writes,
+so the stage shares can add up to more than 100%; "waiting for pages" is the time the main thread had nothing
+to do. With --analysis the default analyzer (tone model + topics) runs in the pipeline.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from monitor.store import Store  # noqa: E402
 
 FLOOR_ARTICLES_PER_S = 8.0       # first run, 2 cores, 2 extraction workers (measured ~20/s)
 FLOOR_RERUN_SPEEDUP = 5.0        # 304 rerun vs first run, same machine, same moment
+FLOOR_RERUN_S = 10.0             # 304 rerun of 300 unchanged feeds under 10 s (performance issue)
 
 AGENCIES = ["Kementerian Keuangan", "KPK", "Polri", "BNPB", "Kemenkes", "Komdigi", "BPOM", "Pemprov Jabar", "OJK", "BMKG",
             "Kementerian Pertanian", "Basarnas", "KPU", "Bawaslu", "Kemendikdasmen", "Bank Indonesia", "BPS", "Kejaksaan Agung"]
@@ -95,17 +100,25 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--latency", type=float, default=0.02, help="server delay per response, seconds")
     parser.add_argument("--baseline", action="store_true", help="also run the same corpus with sequential fetching")
+    parser.add_argument("--analysis", action="store_true", help="run the default analysis stage in the pipeline")
     args = parser.parse_args()
     with LocalServer() as server, tempfile.TemporaryDirectory() as tmp:
         feeds = build(server, args.articles, args.feeds, args.latency)
         config = make_config(feeds, extract_workers=args.workers, per_host_gap_s=0.0, total_timeout_s=30,
                              min_text_chars=200, page_batch_size=100)
         store = Store(Path(tmp) / "bench.duckdb")
+        analyzer = None
+        if args.analysis:
+            from monitor.analysis.analyze import build_analyzer
+            from monitor.config import load_config
+
+            register = load_config(ROOT / "feeds.yaml")
+            analyzer = build_analyzer(register.settings, register.topics, register.agencies)
         policy = FetchPolicy.from_settings(config.settings)
         with make_client(policy, lambda host, port: ["127.0.0.1"]) as client, \
                 ExtractionSandbox(args.workers, 30, min_text_chars=200) as sandbox:
             started = time.perf_counter()
-            first = run_once(config, store, client, sandbox, force=True, limiter=HostLimiter(2, 0.0))
+            first = run_once(config, store, client, sandbox, force=True, limiter=HostLimiter(2, 0.0), analyzer=analyzer)
             first_s = time.perf_counter() - started
             started = time.perf_counter()
             second = run_once(config, store, client, sandbox, force=True, limiter=HostLimiter(2, 0.0))
@@ -130,12 +143,17 @@ def main() -> int:
     if baseline_s:
         print(f"sequential fetching (1 request at a time), same corpus: {baseline_s:.1f}s = {stored / baseline_s:.1f} articles/s; "
               f"concurrent is {baseline_s / first_s:.1f}x faster")
+    if args.analysis:
+        print(f"analysis: {first.analyzed} articles analysed, {first.stage_seconds.get('analysis', 0):.1f}s in analysis; "
+              f"main thread waited {first.stage_seconds.get('waiting for pages', 0):.1f}s for pages")
     print(f"rerun, every feed 304: {second.feeds_not_modified} not modified in {second_s:.2f}s "
           f"({first_s / second_s:.0f}x faster than the first run)")
     print(f"database: {db_bytes / 1e6:.1f} MB ({db_bytes / max(stored, 1) / 1024:.1f} KiB per article); "
           f"peak RSS of this process {peak_mb:.0f} MB (extraction workers not included)")
-    ok = stored == args.articles and rate >= FLOOR_ARTICLES_PER_S and first_s / second_s >= FLOOR_RERUN_SPEEDUP
-    print("PASS" if ok else f"FAIL (floors: all stored, {FLOOR_ARTICLES_PER_S} articles/s, rerun {FLOOR_RERUN_SPEEDUP}x faster)")
+    ok = stored == args.articles and first_s / second_s >= FLOOR_RERUN_SPEEDUP and second_s <= FLOOR_RERUN_S
+    ok = ok and (args.analysis or rate >= FLOOR_ARTICLES_PER_S)  # with analysis the model sets the pace
+    print("PASS" if ok else f"FAIL (floors: all stored, {FLOOR_ARTICLES_PER_S} articles/s without analysis, "
+          f"rerun {FLOOR_RERUN_SPEEDUP}x faster and under {FLOOR_RERUN_S}s)")
     return 0 if ok else 1
 
 
