@@ -78,3 +78,22 @@ def make_config(feeds: list[dict], agencies: list[dict] | None = None, **setting
     raw = shipped_register()
     return parse_config({"settings": {**TEST_SETTINGS, **settings}, "feeds": feeds,
                          "agencies": raw["agencies"] if agencies is None else agencies, "topics": raw["topics"]}, "test")
+
+
+def tiny_sentiment_layout(tmp_path, rows: list[tuple[str, str]], copies: int = 3):
+    """A miniature ../shared/data/sentiment (smsa/*.tsv, nusax-ind/*.csv) and news tone CSV from (text, label)
+    rows; news rows target KPK. Returns (shared folder, news CSV path)."""
+    shared = tmp_path / "sentiment"
+    (shared / "smsa").mkdir(parents=True)
+    (shared / "nusax-ind").mkdir()
+    for split in ("train", "valid", "test"):
+        (shared / "smsa" / f"{split}.tsv").write_text("\n".join(f"{t} {split}\t{l}" for t, l in rows * copies), encoding="utf-8")
+        (shared / "nusax-ind" / f"{split}.csv").write_text(
+            "id,text,label\n" + "\n".join(f"{i},{t} nusax {split},{l}" for i, (t, l) in enumerate(rows)), encoding="utf-8")
+    news = tmp_path / "news.csv"
+    lines = ["id,text,target,label,topic,hard,split,template"]
+    for split in ("train", "test"):
+        for n, (text, label) in enumerate(rows * 2):
+            lines.append(f"{split}{n},KPK {text} {n},kpk,{label},hukum,0,{split},{split}-{n % 9}")
+    news.write_text("\n".join(lines), encoding="utf-8")
+    return shared, news

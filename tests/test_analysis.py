@@ -13,7 +13,7 @@ from monitor.analysis.engines import EmbeddingCache
 from monitor.analysis.heads import LinearHead, balanced_weights, evaluate, train_logistic
 from monitor.store import Store
 
-from helpers import make_config
+from helpers import make_config, tiny_sentiment_layout
 
 NOW = dt.datetime(2026, 11, 23, 3, 0, tzinfo=dt.timezone.utc)
 
@@ -183,19 +183,8 @@ def test_training_command_code_on_tiny_data(tmp_path):
     """train_sentiment end to end on a tiny synthetic SmSA/NusaX/news layout with the hashing model."""
     from monitor.analysis.train import train_sentiment
 
-    shared = tmp_path / "sentiment"
-    (shared / "smsa").mkdir(parents=True)
-    (shared / "nusax-ind").mkdir()
     rows = [(t, "positive") for t in POSITIVE] + [(t, "negative") for t in NEGATIVE] + [(t, "neutral") for t in NEUTRAL]
-    for split in ("train", "valid", "test"):
-        (shared / "smsa" / f"{split}.tsv").write_text("\n".join(f"{t} {split}\t{l}" for t, l in rows * 3), encoding="utf-8")
-        (shared / "nusax-ind" / f"{split}.csv").write_text("id,text,label\n" + "\n".join(f"{i},{t} nusax {split},{l}" for i, (t, l) in enumerate(rows)), encoding="utf-8")
-    news = tmp_path / "news.csv"
-    lines = ["id,text,target,label,topic,hard,split,template"]
-    for split in ("train", "test"):
-        for n, (text, label) in enumerate(rows * 2):
-            lines.append(f"{split}{n},KPK {text} {n},kpk,{label},hukum,0,{split},{split}-{n % 9}")
-    news.write_text("\n".join(lines), encoding="utf-8")
+    shared, news = tiny_sentiment_layout(tmp_path, rows)
     meta = train_sentiment(HashingEngine(), shared, news, tmp_path / "out" / "head", l2_grid=(0.01, 0.1),
                            alphas=(0.5, 1.0), cache_root=tmp_path / "cache")
     assert set(meta["metrics"]) >= {"smsa-test", "nusax-test-unseen", "news-test"}

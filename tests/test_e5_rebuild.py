@@ -162,3 +162,31 @@ def test_fine_tune_export_and_both_runtimes_agree(tmp_path, bundle):
     assert onnx_model.scored - before == 2 and onnx_model.reused == 1
     np.testing.assert_allclose(again[0], again[1])
     np.testing.assert_allclose(again[0], onnx_probs[0], atol=0.02)  # int8 activations: scale depends on the batch
+
+
+def test_models_train_kind_tone_e5_end_to_end_on_tiny_data(tmp_path):
+    """`monitor models train --kind tone-e5` on a miniature SmSA/NusaX/news layout: writes the three files,
+    records seed and data sizes, and scores the test splits with the exported ONNX model."""
+    pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    from typer.testing import CliRunner
+
+    from monitor.cli import app
+
+    from helpers import tiny_sentiment_layout
+
+    rows = [("pelayanan cepat dan ramah sekali", "positive"), ("antrean lama dan petugas kasar", "negative"),
+            ("rapat digelar hari senin", "neutral")]
+    shared, news = tiny_sentiment_layout(tmp_path, rows, copies=2)
+    out = tmp_path / "models" / "tone-tiny"
+    config = Path(__file__).resolve().parent.parent / "feeds.yaml"
+    result = CliRunner().invoke(app, ["models", "train", "--kind", "tone-e5", "--data", str(shared), "--news", str(news),
+                                      "--out", str(out), "--epochs", "1", "--seed", "5", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in out.iterdir()} == {"tone.onnx", "weights.npz", "meta.json"}
+    meta = json.loads((out / "meta.json").read_text(encoding="utf-8"))
+    assert meta["seed"] == 5 and meta["epochs"] == 1 and meta["data"]["valid-smsa"] == 6
+    assert set(meta["metrics"]) == {"test-smsa", "test-nusax-unseen", "test-news"}
+    assert meta["target_names"]["kpk"] == "Komisi Pemberantasan Korupsi (KPK)"
+    assert "test-news: n=" in result.output
+    assert (tmp_path / "models" / "cache" / "tone-tiny" / "best.pt").exists()  # the checkpoint stays out of models/
