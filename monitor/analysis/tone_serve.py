@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from monitor.analysis.e5_bundle import E5Bundle, E5Tokenizer, read_bundle
+from monitor.analysis.e5_bundle import E5Bundle, E5Tokenizer, length_sorted_batches, read_bundle
 from monitor.analysis.tone_model import MAX_LENGTH, encode_inputs
 
 
@@ -61,15 +61,7 @@ class _ToneBase:
     def _score(self, texts: list[str], targets: list[str | None]) -> np.ndarray:
         encoded = encode_inputs(self.tokenizer, list(texts), list(targets), MAX_LENGTH)
         out = np.zeros((len(encoded), len(self.classes)), dtype=np.float32)
-        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
-        for start in range(0, len(order), self.batch_size):
-            rows = order[start : start + self.batch_size]
-            width = max(len(encoded[i]) for i in rows)
-            ids = np.full((len(rows), width), self.tokenizer.pad_id, dtype=np.int64)
-            mask = np.zeros((len(rows), width), dtype=np.int64)
-            for r, i in enumerate(rows):
-                ids[r, : len(encoded[i])] = encoded[i]
-                mask[r, : len(encoded[i])] = 1
+        for rows, ids, mask in length_sorted_batches(encoded, self.batch_size, self.tokenizer.pad_id):
             out[rows] = self._run(ids, mask)
         return out
 

@@ -202,8 +202,7 @@ def evaluate_file(analyzer, path: str | Path, matcher=None) -> dict:
         if target and matcher is not None:
             mention = next((m for m in matcher.mentions(None, text) if m.agency_id == target), None)
             sentences = mention.sentences if mention and mention.sentences else [text]
-        probs = analyzer.tone_toward(sentences, [target] * len(sentences)) if target else analyzer.tone(sentences)
-        predicted.append(analyzer.label(analyzer.aggregate(probs)))
+        predicted.append(analyzer.label(analyzer.aggregate(analyzer.tone_toward(sentences, [target] * len(sentences)))))
     return evaluate(data.labels, predicted, tuple(analyzer.sentiment.classes))
 
 
