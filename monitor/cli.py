@@ -288,6 +288,8 @@ def models_train(data: Path = typer.Option(Path("../shared/data/sentiment"), "--
                  seed: int = typer.Option(13, "--seed", help="tone-e5: random seed."),
                  epochs: int = typer.Option(2, "--epochs", help="tone-e5: passes over the training rows."),
                  max_length: int = typer.Option(64, "--max-length", help="tone-e5: tokens per training input."),
+                 class_balance: float = typer.Option(0.0, "--class-balance",
+                                                     help="tone-e5: weight whole-text rows by (1/class share)**this."),
                  config: str = ConfigOption) -> None:
     """Train the sentiment model on SmSA + NusaX + the news tone set."""
     from monitor.analysis.train import format_report
@@ -297,7 +299,8 @@ def models_train(data: Path = typer.Option(Path("../shared/data/sentiment"), "--
         from monitor.analysis.train_tone import train_tone_e5
 
         out = out or Path("models/tone-e5")
-        meta = train_tone_e5(data, news, out, cfg.agencies, seed=seed, epochs=epochs, max_length=max_length)
+        meta = train_tone_e5(data, news, out, cfg.agencies, seed=seed, epochs=epochs, max_length=max_length,
+                             class_balance=class_balance)
         typer.echo(f"saved {out}/ (tone.onnx, weights.npz, meta.json) in {meta['train_seconds']} s of training")
     elif kind == "head":
         from monitor.analysis.engines import make_engine

@@ -135,7 +135,7 @@ def test_fine_tune_export_and_both_runtimes_agree(tmp_path, bundle):
     assert history[0]["epoch"] == 1 and 0 <= history[0]["mean"] <= 1
     untouched = build_tone_net(bundle)
     moved = (net.bert.encoder.layer[0].attention.self.query.weight - untouched.bert.encoder.layer[0].attention.self.query.weight)
-    assert float(moved.abs().max()) > 0
+    assert moved.detach().abs().max().item() > 0
     assert torch.equal(net.bert.embeddings.word_embeddings.weight, untouched.bert.embeddings.word_embeddings.weight)
 
     model_dir = tmp_path / "tone"
@@ -164,6 +164,19 @@ def test_fine_tune_export_and_both_runtimes_agree(tmp_path, bundle):
     np.testing.assert_allclose(again[0], onnx_probs[0], atol=0.02)  # int8 activations: scale depends on the batch
 
 
+def test_balanced_weights_lift_the_rare_class_and_keep_mean_one():
+    from monitor.analysis.tone_model import Example
+    from monitor.analysis.train_tone import balanced_weights
+
+    rows = [Example("p", "positive")] * 60 + [Example("n", "negative")] * 30 + [Example("u", "neutral")] * 10
+    weights = balanced_weights(rows, 0.5)
+    assert sum(weights) / len(weights) == pytest.approx(1.0)
+    positive, negative, neutral = weights[0], weights[60], weights[90]
+    assert neutral / positive == pytest.approx((60 / 10) ** 0.5)
+    assert neutral > negative > positive
+    assert balanced_weights(rows, 0.0) == [1.0] * 100  # power 0: unweighted
+
+
 def test_models_train_kind_tone_e5_end_to_end_on_tiny_data(tmp_path):
     """`monitor models train --kind tone-e5` on a miniature SmSA/NusaX/news layout: writes the three files,
     records seed and data sizes, and scores the test splits with the exported ONNX model."""
@@ -181,11 +194,13 @@ def test_models_train_kind_tone_e5_end_to_end_on_tiny_data(tmp_path):
     out = tmp_path / "models" / "tone-tiny"
     config = Path(__file__).resolve().parent.parent / "feeds.yaml"
     result = CliRunner().invoke(app, ["models", "train", "--kind", "tone-e5", "--data", str(shared), "--news", str(news),
-                                      "--out", str(out), "--epochs", "1", "--seed", "5", "--config", str(config)])
+                                      "--out", str(out), "--epochs", "1", "--seed", "5", "--class-balance", "0.5",
+                                      "--config", str(config)])
     assert result.exit_code == 0, result.output
     assert {p.name for p in out.iterdir()} == {"tone.onnx", "weights.npz", "meta.json"}
     meta = json.loads((out / "meta.json").read_text(encoding="utf-8"))
     assert meta["seed"] == 5 and meta["epochs"] == 1 and meta["data"]["valid-smsa"] == 6
+    assert meta["class_balance"] == 0.5
     assert set(meta["metrics"]) == {"test-smsa", "test-nusax-unseen", "test-news"}
     assert meta["target_names"]["kpk"] == "Komisi Pemberantasan Korupsi (KPK)"
     assert "test-news: n=" in result.output

@@ -156,7 +156,8 @@ def fine_tune(bundle: E5Bundle, train: list[Example], valid: dict[str, list[Exam
             optimizer.step()
             schedule.step()
             step += 1
-            running = 0.98 * running + 0.02 * float(loss) if step > 1 else float(loss)
+            value = loss.item()
+            running = 0.98 * running + 0.02 * value if step > 1 else value
             if step % 50 == 0:
                 log.info("epoch %d step %d/%d loss %.4f (%.1f s)", epoch, step, total, running, time.time() - started)
         scores = {}
