@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections import Counter
 from pathlib import Path
 
 from monitor.analysis.heads import evaluate
@@ -44,10 +45,10 @@ def tone_datasets(shared: Path, news_csv: Path, names: dict[str, str],
     news_valid = [e for e, g in zip(examples(news_train, names), news_train.groups) if g in held]
     seen = {normalise(t) for t in smsa_train.texts + nusax_train.texts}
     nusax_test = read_labelled(shared / "nusax-ind" / "test.csv", "nusax-test")
+    whole_text = examples(smsa_train) + examples(nusax_train)
     return {
-        "train": examples(smsa_train) + examples(nusax_train) + news_fit,
-        "train_weights": balanced_weights(examples(smsa_train) + examples(nusax_train), class_balance)
-        + [NEWS_WEIGHT] * len(news_fit),
+        "train": whole_text + news_fit,
+        "train_weights": balanced_weights(whole_text, class_balance) + [NEWS_WEIGHT] * len(news_fit),
         "valid-smsa": examples(read_labelled(shared / "smsa" / "valid.tsv")),
         "valid-news": news_valid,
         "test-smsa": examples(read_labelled(shared / "smsa" / "test.tsv")),
@@ -59,9 +60,7 @@ def tone_datasets(shared: Path, news_csv: Path, names: dict[str, str],
 def balanced_weights(rows: list[Example], power: float) -> list[float]:
     """Per-row weights (inverse class frequency) ** power, mean 1: with power 0.5 SmSA's rare neutral class
     (10% of its rows) counts ~2.3x a positive row instead of being drowned out; macro-F1 weighs classes equally."""
-    counts: dict[str, int] = {}
-    for e in rows:
-        counts[e.label] = counts.get(e.label, 0) + 1
+    counts = Counter(e.label for e in rows)
     raw = [(len(rows) / (len(counts) * counts[e.label])) ** power for e in rows]
     mean = sum(raw) / len(raw) if raw else 1.0
     return [w / mean for w in raw]
