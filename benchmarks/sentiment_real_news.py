@@ -16,10 +16,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from mentions_idner import read_conll  # noqa: E402
-from monitor.agencies import matcher_from_config  # noqa: E402
+from monitor.ingest.mentions import matcher_from_config  # noqa: E402
 from monitor.analysis.analyze import build_analyzer  # noqa: E402
 from monitor.analysis.heads import evaluate  # noqa: E402
-from monitor.analysis.train import format_report  # noqa: E402
+from monitor.training.train_head import format_report  # noqa: E402
 from monitor.config import load_config  # noqa: E402
 
 

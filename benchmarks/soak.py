@@ -27,11 +27,11 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from helpers import article_html, make_config, rss  # noqa: E402
-from monitor.extract import ExtractionSandbox  # noqa: E402
-from monitor.fetch import FetchPolicy, HostLimiter, make_client  # noqa: E402
-from monitor.localserver import LocalServer, Reply  # noqa: E402
-from monitor.pipeline import run_once  # noqa: E402
-from monitor.store import Store  # noqa: E402
+from monitor.ingest.extract import ExtractionSandbox  # noqa: E402
+from monitor.ingest.fetch import FetchPolicy, HostLimiter, make_client  # noqa: E402
+from monitor.dev.localserver import LocalServer, Reply  # noqa: E402
+from monitor.ingest.pipeline import run_once  # noqa: E402
+from monitor.db.store import Store  # noqa: E402
 from run_local import AGENCIES, synthetic_text  # noqa: E402
 
 MAX_RSS_MB = 1500

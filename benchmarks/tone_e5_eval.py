@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from monitor.analysis.heads import evaluate  # noqa: E402
-from monitor.analysis.train import format_report  # noqa: E402
+from monitor.training.train_head import format_report  # noqa: E402
 
 FLOORS = {"test-smsa": 0.88, "test-news": 0.75}
 
@@ -55,7 +55,7 @@ def main() -> int:
     args = parser.parse_args()
     from monitor.analysis.analyze import build_analyzer
     from monitor.analysis.tone_serve import OnnxTone
-    from monitor.analysis.train_tone import score, target_names, tone_datasets
+    from monitor.training.train_tone import score, target_names, tone_datasets
     from monitor.config import load_config
 
     config = load_config(ROOT / "feeds.yaml")

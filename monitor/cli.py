@@ -1,4 +1,5 @@
-"""Command line: parses arguments, sets up logging, calls the library, formats output. Nothing else.
+"""Command line: parses arguments, sets up logging, calls the library, formats output, and maps the library's
+exceptions to exit codes (`exit_codes`). Nothing else; imports are lazy so `monitor --help` stays fast.
 
 Exit codes (also in README):
   0  the run completed (single feeds or pages may have failed: they are recorded, not fatal)
@@ -13,16 +14,23 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
 from monitor import __version__
-from monitor.config import Config, load_config
-from monitor.errors import ConfigError, DatabaseLockedError, RunLockedError
+from monitor.errors import AnalysisUnavailableError, ConfigError, DatabaseLockedError, RunLockedError
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    import duckdb
+
+    from monitor.config import Config
+    from monitor.localtime import LocalTime
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_BUSY, EXIT_DB_LOCKED = 0, 1, 2, 3, 4
 
@@ -30,7 +38,7 @@ app = typer.Typer(help="Media monitoring for Indonesian government PR teams.", n
                   add_completion=False)
 feeds_app = typer.Typer(help="Check the feeds in feeds.yaml.", no_args_is_help=True)
 app.add_typer(feeds_app, name="feeds")
-models_app = typer.Typer(help="Train and evaluate the sentiment head.", no_args_is_help=True)
+models_app = typer.Typer(help="Train and evaluate the sentiment models.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 export_app = typer.Typer(help="Exports for PR heads.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
@@ -41,26 +49,53 @@ ConfigOption = typer.Option("feeds.yaml", "--config", "-c", envvar="MONITOR_CONF
 DbOption = typer.Option("data/monitor.duckdb", "--db", envvar="MONITOR_DB", help="Path to the DuckDB file.")
 
 
-def _setup_logging(verbose: int, quiet: bool, log_file: Optional[str] = None) -> None:
-    level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
-    from monitor.pipeline import RunIdFilter
+def fail(code: int, message: str) -> typer.Exit:
+    """Print `message` on stderr and return the exit to raise."""
+    typer.echo(message, err=True)
+    return typer.Exit(code)
 
+
+@contextlib.contextmanager
+def exit_codes(prefix: str = "") -> Iterator[None]:
+    """Map the library's errors to the documented exit codes."""
+    try:
+        yield
+    except ConfigError as exc:
+        raise fail(EXIT_CONFIG, f"configuration error: {exc}") from None
+    except AnalysisUnavailableError as exc:
+        raise fail(EXIT_CONFIG, str(exc)) from None
+    except RunLockedError as exc:
+        raise fail(EXIT_BUSY, f"{prefix}{exc}") from None
+    except DatabaseLockedError as exc:
+        raise fail(EXIT_DB_LOCKED, f"{prefix}{exc}") from None
+
+
+def _setup_logging(verbose: int, quiet: bool, log_file: Optional[str] = None) -> None:
+    from monitor.runlog import RunIdFilter
+
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_file:
         handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
     for handler in handlers:
         handler.addFilter(RunIdFilter())
-    # time, level, job thread, run id, stage (module): "... WARNING [ingest] run=20261128T...-ab12cd monitor.fetch: ..."
+    # time, level, job thread, run id, stage (module): "... WARNING [ingest] run=20261128T...-ab12cd monitor.ingest.fetch: ..."
     logging.basicConfig(level=level, handlers=handlers, force=True,
                         format="%(asctime)s %(levelname)s [%(threadName)s] run=%(run_id)s %(name)s: %(message)s")
 
 
 def _load(config_path: str) -> Config:
-    try:
+    from monitor.config import load_config
+
+    with exit_codes():
         return load_config(config_path)
-    except ConfigError as exc:
-        typer.echo(f"configuration error: {exc}", err=True)
-        raise typer.Exit(EXIT_CONFIG) from None
+
+
+def _local_time(config_path: str) -> LocalTime:
+    """The configured zone, or the default when there is no config file (read-only commands)."""
+    from monitor.localtime import LocalTime, local_time
+
+    return local_time(_load(config_path).settings) if Path(config_path).exists() else LocalTime()
 
 
 @app.callback()
@@ -75,44 +110,15 @@ def main(verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="Mor
     _setup_logging(verbose, quiet, log_file)
 
 
-def execute_run(config: Config, db: str, *, force: bool = False, trigger: str = "cli", show_progress: bool = False,
-                stop=None):
-    """Run one pass under the run lock with the real network and extraction sandbox. Returns the summary."""
-    from monitor.extract import ExtractionSandbox
-    from monitor.fetch import FetchPolicy, make_client
-    from monitor.pipeline import run_lock, run_once
-    from monitor.store import Store
-
-    settings = config.settings
-    with run_lock(db):
-        store = Store(db, lock_timeout_s=settings.db_lock_timeout_s)
-        sandbox = ExtractionSandbox(settings.extract_workers, settings.extract_timeout_s, settings.extract_memory_mb,
-                                    min_text_chars=settings.min_text_chars, languages=tuple(settings.languages))
-        analyzer = _analyzer(config) if settings.analysis.enabled else None
-        with make_client(FetchPolicy.from_settings(settings)) as client, sandbox, _progress(show_progress) as progress:
-            return run_once(config, store, client, sandbox, analyzer=analyzer, force=force, progress=progress, trigger=trigger,
-                            stop=stop)
-
-
-def _analyzer(config: Config):
-    from monitor.analysis.analyze import build_analyzer
-
-    try:
-        return build_analyzer(config.settings, config.topics, config.agencies)
-    except (FileNotFoundError, RuntimeError, ValueError) as exc:
-        typer.echo(f"analysis: {exc}", err=True)
-        raise typer.Exit(EXIT_CONFIG) from None
-
-
 @contextlib.contextmanager
-def _progress(enabled: bool):
+def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
     if not enabled:
         yield None
         return
     from rich.progress import Progress
 
     with Progress(transient=True) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, Any] = {}
 
         def update(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
@@ -122,7 +128,8 @@ def _progress(enabled: bool):
         yield update
 
 
-def _print_summary(summary) -> None:
+def _print_summary(summary: Any) -> None:
+    stages = sorted(summary.stage_seconds.items(), key=lambda kv: -kv[1])
     typer.echo(
         f"run {summary.run_id}: {summary.status}\n"
         f"  feeds: {summary.feeds_due} due, {summary.feeds_ok} ok, {summary.feeds_not_modified} not modified, "
@@ -130,9 +137,7 @@ def _print_summary(summary) -> None:
         f"  articles: {summary.new_articles} new, {summary.duplicates} duplicates, "
         f"{summary.extraction_failures} extraction failures, {summary.pages_failed} page fetch failures, "
         f"{summary.analyzed} analysed\n"
-        f"  elapsed: {summary.elapsed_s:.1f}s ("
-        + (", ".join(f"{k} {v:.1f}s" for k, v in sorted(summary.stage_seconds.items(), key=lambda kv: -kv[1])) or "nothing to do")
-        + ")")
+        f"  elapsed: {summary.elapsed_s:.1f}s (" + (", ".join(f"{k} {v:.1f}s" for k, v in stages) or "nothing to do") + ")")
     for name, reason in summary.feed_failures[:20]:
         typer.echo(f"  feed failed: {name}: {reason}")
     if summary.spooled_batches:
@@ -144,20 +149,17 @@ def _print_summary(summary) -> None:
 @app.command()
 def run(config: str = ConfigOption, db: str = DbOption,
         force: bool = typer.Option(False, "--force", help="Fetch every feed now, even if it is not due.")) -> None:
-    """One pass: fetch due feeds, fetch and extract new pages, dedupe, detect agency mentions, store."""
+    """One pass: fetch due feeds, fetch and extract new pages, dedupe, detect agency mentions, analyse, store."""
+    from monitor.runner import execute_run
+    from monitor.statuses import RunStatus
+
     cfg = _load(config)
-    try:
-        summary = execute_run(cfg, db, force=force, show_progress=sys.stdout.isatty())
-    except RunLockedError as exc:
-        typer.echo(f"not started: {exc}", err=True)
-        raise typer.Exit(EXIT_BUSY) from None
-    except DatabaseLockedError as exc:
-        typer.echo(f"not started: {exc}", err=True)
-        raise typer.Exit(EXIT_DB_LOCKED) from None
+    with exit_codes("not started: "), _progress(sys.stdout.isatty()) as progress:
+        summary = execute_run(cfg, db, force=force, progress=progress)
     _print_summary(summary)
-    if summary.status == "db_locked" or summary.spooled_batches:
+    if summary.status == RunStatus.DB_LOCKED or summary.spooled_batches:
         raise typer.Exit(EXIT_DB_LOCKED)
-    if summary.status == "failed":
+    if summary.status == RunStatus.FAILED:
         raise typer.Exit(EXIT_FAILED)
 
 
@@ -171,7 +173,7 @@ def feeds_check(config: str = ConfigOption,
                f"{len(cfg.agencies)} agencies, {len(cfg.topics)} topics")
     if not fetch:
         return
-    from monitor.probe import probe_feeds
+    from monitor.ingest.probe import probe_feeds
 
     failures = 0
     for line in probe_feeds(cfg, only):
@@ -184,32 +186,44 @@ def feeds_check(config: str = ConfigOption,
 def status(db: str = DbOption, config: str = ConfigOption,
            format: str = typer.Option("table", "--format", help="table or json")) -> None:
     """Last runs, per-feed health (last success, consecutive failures, next due time) and row counts."""
-    from monitor.status import collect_status, render_status
+    from monitor.outputs.status import collect_status, render_status
 
     if not Path(db).exists():
-        typer.echo(f"no database at {db} yet: run `monitor run` first", err=True)
-        raise typer.Exit(EXIT_CONFIG)
-    schedule = load_config(config).settings.schedule if Path(config).exists() else None
-    try:
+        raise fail(EXIT_CONFIG, f"no database at {db} yet: run `monitor run` first")
+    schedule = _load(config).settings.schedule if Path(config).exists() else None
+    with exit_codes():
         report = collect_status(db, exports_dir=schedule.exports_dir if schedule else "data/exports",
                                 reports_dir=schedule.reports_dir if schedule else "data/reports")
-    except DatabaseLockedError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(EXIT_DB_LOCKED) from None
     if format == "json":
         typer.echo(json.dumps(report, default=str, indent=2))
     else:
-        typer.echo(render_status(report))
+        typer.echo(render_status(report, _local_time(config)))
 
 
 @app.command()
 def demo(db: Optional[str] = typer.Option(None, "--db", help="Keep the demo database here (default: a temporary file)."),
          workers: int = typer.Option(1, "--workers", help="Extraction worker processes.")) -> None:
     """Offline tour: serve the bundled SAMPLE feeds and pages on 127.0.0.1, run the pipeline, show results."""
-    from monitor.demo import run_demo
+    from monitor.dev.demo import run_demo
 
-    code = run_demo(db, workers=workers, echo=typer.echo)
+    with exit_codes():
+        code = run_demo(db, workers=workers, echo=typer.echo)
     raise typer.Exit(code)
+
+
+def _read_items(jsonl: Path) -> list[dict[str, Any]]:
+    items = []
+    for number, line in enumerate(jsonl.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+                raise ValueError("expected an object with a string 'text'")
+        except ValueError as exc:
+            raise fail(EXIT_CONFIG, f"{jsonl}:{number}: {exc}") from None
+        items.append(item)
+    return items
 
 
 @app.command()
@@ -218,63 +232,50 @@ def analyze(text: Optional[str] = typer.Option(None, "--text", help="Text to sco
             jsonl: Optional[Path] = typer.Option(None, "--jsonl", help='File of {"text": ..., "target": optional} lines.'),
             config: str = ConfigOption) -> None:
     """Score arbitrary text: tone, probabilities, topics, detected agencies (JSON lines)."""
-    from monitor.agencies import matcher_from_config
-    from monitor.analysis.analyze import score_text
+    from monitor.runner import build_analyzer, matcher, score_text
 
     cfg = _load(config)
     if (text is None) == (jsonl is None):
-        typer.echo("give exactly one of --text or --jsonl", err=True)
-        raise typer.Exit(EXIT_CONFIG)
+        raise fail(EXIT_CONFIG, "give exactly one of --text or --jsonl")
+    items = [{"text": text, "target": target}] if text is not None else _read_items(jsonl)  # type: ignore[arg-type]
     known = {a.id for a in cfg.agencies}
-    items = [{"text": text, "target": target}] if text is not None else []
-    if jsonl is not None:
-        for number, line in enumerate(jsonl.read_text(encoding="utf-8").splitlines(), 1):
-            if line.strip():
-                try:
-                    item = json.loads(line)
-                    if not isinstance(item, dict) or not isinstance(item.get("text"), str):
-                        raise ValueError("expected an object with a string 'text'")
-                except ValueError as exc:
-                    typer.echo(f"{jsonl}:{number}: {exc}", err=True)
-                    raise typer.Exit(EXIT_CONFIG) from None
-                items.append(item)
     for item in items:
         if item.get("target") and item["target"] not in known:
-            typer.echo(f"unknown agency id {item['target']!r}", err=True)
-            raise typer.Exit(EXIT_CONFIG)
-    analyzer, matcher = _analyzer(cfg), matcher_from_config(cfg)
+            raise fail(EXIT_CONFIG, f"unknown agency id {item['target']!r}")
+    with exit_codes():
+        analyzer = build_analyzer(cfg)
+    agency_matcher = matcher(cfg)
     for item in items:
-        typer.echo(json.dumps(score_text(analyzer, matcher, item["text"], item.get("target")), ensure_ascii=False))
+        typer.echo(json.dumps(score_text(analyzer, agency_matcher, item["text"], item.get("target")), ensure_ascii=False))
+
+
+def _day(value: Optional[str], default: dt.date | None = None) -> dt.date | None:
+    import datetime as dt
+
+    if value is None:
+        return default
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise fail(EXIT_CONFIG, f"bad date {value!r}: use YYYY-MM-DD") from None
 
 
 @app.command()
 def reanalyze(db: str = DbOption, config: str = ConfigOption,
-              since: Optional[str] = typer.Option(None, "--since", help="YYYY-MM-DD (Asia/Jakarta), inclusive."),
-              until: Optional[str] = typer.Option(None, "--until", help="YYYY-MM-DD (Asia/Jakarta), exclusive.")) -> None:
+              since: Optional[str] = typer.Option(None, "--since", help="YYYY-MM-DD (local day, settings.timezone), inclusive."),
+              until: Optional[str] = typer.Option(None, "--until", help="YYYY-MM-DD (local day), exclusive.")) -> None:
     """Re-score stored articles with the current model (idempotent; rows are replaced)."""
-    import datetime as dt
-
-    from monitor.analysis.analyze import reanalyze as run_reanalysis
-    from monitor.pipeline import run_lock
-    from monitor.store import Store
+    from monitor.localtime import local_time
+    from monitor.runner import build_analyzer, open_store, run_lock
+    from monitor.runner import reanalyze as run_reanalysis
 
     cfg = _load(config)
-    wib = dt.timezone(dt.timedelta(hours=7))
-    try:
-        bounds = [dt.datetime.combine(dt.date.fromisoformat(v), dt.time(), wib) if v else None for v in (since, until)]
-    except ValueError as exc:
-        typer.echo(f"bad date: {exc}", err=True)
-        raise typer.Exit(EXIT_CONFIG) from None
-    analyzer = _analyzer(cfg)
-    try:
+    local = local_time(cfg.settings)
+    bounds = [local.start_of(day) if day else None for day in (_day(since), _day(until))]
+    with exit_codes():
+        analyzer = build_analyzer(cfg)
         with run_lock(db):
-            count = run_reanalysis(Store(db, lock_timeout_s=cfg.settings.db_lock_timeout_s), analyzer, *bounds)
-    except RunLockedError as exc:
-        typer.echo(f"not started: {exc}", err=True)
-        raise typer.Exit(EXIT_BUSY) from None
-    except DatabaseLockedError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(EXIT_DB_LOCKED) from None
+            count = run_reanalysis(open_store(cfg, db), analyzer, *bounds)
     typer.echo(f"re-analysed {count} articles with {analyzer.version}")
 
 
@@ -283,8 +284,8 @@ def models_train(data: Path = typer.Option(Path("../shared/data/sentiment"), "--
                  news: Path = typer.Option(Path("models/data/news_tone.csv"), "--news", help="The project's news tone set."),
                  kind: str = typer.Option("head", "--kind", help="head: linear head over the engine's embeddings; "
                                           "tone-e5: fine-tune e5-small for tone toward an agency (needs the hf extra)."),
-                 out: Path | None = typer.Option(None, "--out", help="Output path (default models/sentiment-e5-small "
-                                                 "for head, models/tone-e5 for tone-e5)."),
+                 out: Optional[Path] = typer.Option(None, "--out", help="Output path (default models/sentiment-e5-small "
+                                                    "for head, models/tone-e5 for tone-e5)."),
                  seed: int = typer.Option(13, "--seed", help="tone-e5: random seed."),
                  epochs: int = typer.Option(2, "--epochs", help="tone-e5: passes over the training rows."),
                  max_length: int = typer.Option(64, "--max-length", help="tone-e5: tokens per training input."),
@@ -292,11 +293,11 @@ def models_train(data: Path = typer.Option(Path("../shared/data/sentiment"), "--
                                                      help="tone-e5: weight whole-text rows by (1/class share)**this."),
                  config: str = ConfigOption) -> None:
     """Train the sentiment model on SmSA + NusaX + the news tone set."""
-    from monitor.analysis.train import format_report
+    from monitor.training.train_head import format_report
 
     cfg = _load(config)
     if kind == "tone-e5":
-        from monitor.analysis.train_tone import train_tone_e5
+        from monitor.training.train_tone import train_tone_e5
 
         out = out or Path("models/tone-e5")
         meta = train_tone_e5(data, news, out, cfg.agencies, seed=seed, epochs=epochs, max_length=max_length,
@@ -304,14 +305,13 @@ def models_train(data: Path = typer.Option(Path("../shared/data/sentiment"), "--
         typer.echo(f"saved {out}/ (tone.onnx, weights.npz, meta.json) in {meta['train_seconds']} s of training")
     elif kind == "head":
         from monitor.analysis.engines import make_engine
-        from monitor.analysis.train import train_sentiment
+        from monitor.training.train_head import train_sentiment
 
         out = out or Path("models/sentiment-e5-small")
         meta = train_sentiment(make_engine(cfg.settings), data, news, out)
         typer.echo(f"saved {out}.npz l2={meta['l2']}")
     else:
-        typer.echo(f"unknown --kind {kind!r}: expected head or tone-e5", err=True)
-        raise typer.Exit(EXIT_CONFIG)
+        raise fail(EXIT_CONFIG, f"unknown --kind {kind!r}: expected head or tone-e5")
     for name, result in meta["metrics"].items():
         typer.echo(format_report(name, result))
 
@@ -320,40 +320,39 @@ def models_train(data: Path = typer.Option(Path("../shared/data/sentiment"), "--
 def models_eval(data: Path = typer.Option(..., "--data", help="TSV text<TAB>label, or CSV with text,label[,target]."),
                 config: str = ConfigOption) -> None:
     """Accuracy, macro-F1 and the confusion matrix of the configured sentiment model on a labelled file."""
-    from monitor.agencies import matcher_from_config
-    from monitor.analysis.train import evaluate_file, format_report
+    from monitor.runner import build_analyzer, matcher
+    from monitor.training.train_head import evaluate_file, format_report
 
     cfg = _load(config)
+    with exit_codes():
+        analyzer = build_analyzer(cfg)
     try:
-        result = evaluate_file(_analyzer(cfg), data, matcher_from_config(cfg))
+        result = evaluate_file(analyzer, data, matcher(cfg))
     except (OSError, ValueError) as exc:
-        typer.echo(f"{data}: {exc}", err=True)
-        raise typer.Exit(EXIT_CONFIG) from None
+        raise fail(EXIT_CONFIG, f"{data}: {exc}") from None
     typer.echo(format_report(str(data), result))
 
 
-def _open_read_only(db: str):
-    from monitor.queries import read_only_connection
-    from monitor.store import Store
+def _open_read_only(db: str) -> duckdb.DuckDBPyConnection:
+    from monitor.db.store import Store
+    from monitor.outputs.queries import read_only_connection
 
     if not Path(db).exists():
-        typer.echo(f"no database at {db} yet: run `monitor run` first", err=True)
-        raise typer.Exit(EXIT_CONFIG)
-    with Store(db).session():  # bring an older file up to the current schema (views) first
+        raise fail(EXIT_CONFIG, f"no database at {db} yet: run `monitor run` first")
+    with exit_codes(), Store(db).session():  # bring an older file up to the current schema (views) first
         pass
     try:
         return read_only_connection(db)
     except Exception as exc:  # duckdb lock or I/O error
-        typer.echo(f"cannot open {db} read-only: {str(exc).splitlines()[0]}", err=True)
-        raise typer.Exit(EXIT_DB_LOCKED) from None
+        raise fail(EXIT_DB_LOCKED, f"cannot open {db} read-only: {str(exc).splitlines()[0]}") from None
 
 
-def _print_rows(columns: list[str], rows: list[tuple], fmt: str) -> None:
+def _print_rows(columns: list[str], rows: list[tuple[Any, ...]], fmt: str) -> None:
     import csv as csv_module
 
     if fmt == "json":
         for row in rows:
-            typer.echo(json.dumps(dict(zip(columns, row)), default=str, ensure_ascii=False))
+            typer.echo(json.dumps(dict(zip(columns, row, strict=True)), default=str, ensure_ascii=False))
     elif fmt == "csv":
         writer = csv_module.writer(sys.stdout)
         writer.writerow(columns)
@@ -368,23 +367,11 @@ def _print_rows(columns: list[str], rows: list[tuple], fmt: str) -> None:
         Console(no_color=not sys.stdout.isatty(), width=200 if not sys.stdout.isatty() else None).print(table)
 
 
-def _day(value: Optional[str], default):
-    import datetime as dt
-
-    if value is None:
-        return default
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        typer.echo(f"bad date {value!r}: use YYYY-MM-DD", err=True)
-        raise typer.Exit(EXIT_CONFIG) from None
-
-
 @app.command()
 def schedule(config: str = ConfigOption, db: str = DbOption,
              list_jobs: bool = typer.Option(False, "--list", help="Print the jobs and their next run times, then exit.")) -> None:
     """Run the scheduler: ingest every N minutes, a daily digest with alerts, the weekly export and report."""
-    from monitor.schedule import describe_jobs, serve
+    from monitor.service.schedule import describe_jobs, serve
 
     cfg = _load(config)
     if list_jobs:
@@ -397,21 +384,23 @@ def schedule(config: str = ConfigOption, db: str = DbOption,
 @app.command()
 def query(name: str = typer.Argument(..., help="daily, share-of-voice, topics, outlets, top-negative, top-positive, weekly, spikes"),
           agency: Optional[str] = typer.Option(None, "--agency", help="Agency id (default: all)."),
-          since: Optional[str] = typer.Option(None, "--since", help="YYYY-MM-DD (WIB), inclusive; default 28 days ago."),
-          until: Optional[str] = typer.Option(None, "--until", help="YYYY-MM-DD (WIB), exclusive; default tomorrow."),
-          format: str = typer.Option("table", "--format", help="table, csv or json"), db: str = DbOption) -> None:
+          since: Optional[str] = typer.Option(None, "--since", help="YYYY-MM-DD (local day), inclusive; default 28 days ago."),
+          until: Optional[str] = typer.Option(None, "--until", help="YYYY-MM-DD (local day), exclusive; default tomorrow."),
+          format: str = typer.Option("table", "--format", help="table, csv or json"), db: str = DbOption,
+          config: str = ConfigOption) -> None:
     """Run a named trend query (parameters are bound, never pasted into SQL)."""
     import datetime as dt
 
-    from monitor.queries import NAMED, run_named
+    from monitor.outputs.queries import NAMED, run_named
 
     if name not in NAMED:
-        typer.echo(f"unknown query {name!r}; known: " + ", ".join(f"{k} ({v[0]})" for k, v in NAMED.items()), err=True)
-        raise typer.Exit(EXIT_CONFIG)
-    today = dt.datetime.now(dt.timezone(dt.timedelta(hours=7))).date()
+        raise fail(EXIT_CONFIG, f"unknown query {name!r}; known: " + ", ".join(f"{k} ({v[0]})" for k, v in NAMED.items()))
+    today = _local_time(config).today()
+    first = _day(since, today - dt.timedelta(days=28))
+    last = _day(until, today + dt.timedelta(days=1))
     con = _open_read_only(db)
     try:
-        columns, rows = run_named(con, name, agency, _day(since, today - dt.timedelta(days=28)), _day(until, today + dt.timedelta(days=1)))
+        columns, rows = run_named(con, name, agency, first, last)  # type: ignore[arg-type]
     finally:
         con.close()
     _print_rows(columns, rows, format)
@@ -429,45 +418,43 @@ def sql(statement: str = typer.Argument(..., help="A SELECT statement."), db: st
         columns = [d[0] for d in cursor.description] if cursor.description else []
         rows = cursor.fetchall() if columns else []
     except duckdb.Error as exc:
-        typer.echo(f"query failed: {str(exc).splitlines()[0]}", err=True)
-        raise typer.Exit(EXIT_CONFIG) from None
+        raise fail(EXIT_CONFIG, f"query failed: {str(exc).splitlines()[0]}") from None
     finally:
         con.close()
     _print_rows(columns, rows, format)
 
 
-def _week_and_agencies(week: Optional[str], agency: Optional[list[str]], config: str):
-    from monitor.export import Week
+def _week_and_agencies(week: Optional[str], agency: Optional[list[str]], config: str) -> tuple[Any, list[str] | None, LocalTime]:
+    from monitor.localtime import local_time
+    from monitor.outputs.export import Week
 
     cfg = _load(config)
+    local = local_time(cfg.settings)
     known = {a.id for a in cfg.agencies}
     unknown = [a for a in agency or [] if a not in known]
     if unknown:
-        typer.echo(f"unknown agency id(s): {', '.join(unknown)}", err=True)
-        raise typer.Exit(EXIT_CONFIG)
+        raise fail(EXIT_CONFIG, f"unknown agency id(s): {', '.join(unknown)}")
     try:
-        return (Week.parse(week) if week else Week.last_complete()), (agency or None)
+        return (Week.parse(week) if week else Week.last_complete(local)), (agency or None), local
     except ValueError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(EXIT_CONFIG) from None
+        raise fail(EXIT_CONFIG, str(exc)) from None
 
 
 @export_app.command("weekly")
-def export_weekly(week: Optional[str] = typer.Option(None, "--week", help="ISO week in WIB, e.g. 2026-W48 (default: last complete week)."),
+def export_weekly(week: Optional[str] = typer.Option(None, "--week", help="ISO week (local time), e.g. 2026-W48 (default: last complete week)."),
                   agency: Optional[list[str]] = typer.Option(None, "--agency", help="Agency id; repeat for several (default: all with mentions)."),
                   out: Path = typer.Option(Path("data/exports"), "--out", help="Output directory."),
                   format: str = typer.Option("csv", "--format", help="csv or xlsx"),
                   db: str = DbOption, config: str = ConfigOption) -> None:
     """Weekly summary per agency and the week's stories, as CSV (UTF-8 with BOM) or XLSX."""
-    from monitor.export import write_weekly
+    from monitor.outputs.export import write_weekly
 
-    chosen, agencies = _week_and_agencies(week, agency, config)
+    chosen, agencies, local = _week_and_agencies(week, agency, config)
     if format not in ("csv", "xlsx"):
-        typer.echo("format must be csv or xlsx", err=True)
-        raise typer.Exit(EXIT_CONFIG)
+        raise fail(EXIT_CONFIG, "format must be csv or xlsx")
     con = _open_read_only(db)
     try:
-        for path in write_weekly(con, chosen, agencies, out, format):
+        for path in write_weekly(con, chosen, agencies, out, format, local=local):
             typer.echo(str(path))
     finally:
         con.close()
@@ -475,19 +462,18 @@ def export_weekly(week: Optional[str] = typer.Option(None, "--week", help="ISO w
 
 @report_app.command("weekly")
 def report_weekly(out: Path = typer.Option(..., "--out", help="The HTML file to write."),
-                  week: Optional[str] = typer.Option(None, "--week", help="ISO week in WIB (default: last complete week)."),
+                  week: Optional[str] = typer.Option(None, "--week", help="ISO week, local time (default: last complete week)."),
                   agency: Optional[list[str]] = typer.Option(None, "--agency", help="Agency id; repeat for several."),
                   db: str = DbOption, config: str = ConfigOption) -> None:
     """One self-contained HTML report (charts embedded) for the week, readable on a phone."""
-    from monitor.report import write_weekly_report
+    from monitor.outputs.report import write_weekly_report
 
-    chosen, agencies = _week_and_agencies(week, agency, config)
+    chosen, agencies, local = _week_and_agencies(week, agency, config)
     con = _open_read_only(db)
     try:
-        typer.echo(str(write_weekly_report(con, chosen, agencies, out)))
+        typer.echo(str(write_weekly_report(con, chosen, agencies, out, local=local)))
     except ValueError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(EXIT_CONFIG) from None
+        raise fail(EXIT_CONFIG, str(exc)) from None
     finally:
         con.close()
 

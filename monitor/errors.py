@@ -4,6 +4,7 @@
     ├── ConfigError              feeds.yaml is invalid (names file, entry, field); nothing is written
     ├── RunLockedError           another `monitor run` holds the run lock
     ├── DatabaseLockedError      another process holds the DuckDB file after all retries
+    ├── AnalysisUnavailableError the configured analysis model cannot be loaded (names the file or setting)
     └── FetchError               one HTTP fetch failed; carries a short `reason`
         ├── RetryableFetchError  worth trying again later: timeouts, 5xx, 429, connection resets
         │   └── RateLimitedError 429/503 with an optional Retry-After delay
@@ -31,6 +32,10 @@ class RunLockedError(MonitorError):
 
 class DatabaseLockedError(MonitorError):
     """The DuckDB file stayed locked by another process after all retries."""
+
+
+class AnalysisUnavailableError(MonitorError):
+    """The analysis stage is enabled but its model cannot be loaded; nothing was fetched or written."""
 
 
 class FetchError(MonitorError):

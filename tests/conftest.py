@@ -5,7 +5,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from monitor.localserver import LocalServer  # noqa: E402
+from monitor.dev.localserver import LocalServer  # noqa: E402
 
 
 @pytest.fixture

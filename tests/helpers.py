@@ -97,3 +97,15 @@ def tiny_sentiment_layout(tmp_path, rows: list[tuple[str, str]], copies: int = 3
             lines.append(f"{split}{n},KPK {text} {n},kpk,{label},hukum,0,{split},{split}-{n % 9}")
     news.write_text("\n".join(lines), encoding="utf-8")
     return shared, news
+
+
+def batch(**tables: list[dict]):
+    """A typed Batch from rows given per table name as dicts (`entry_updates`/`alert_updates`: partial updates).
+    An unknown column is a TypeError, as it would be in the code that builds records."""
+    from monitor.records import TABLE_RECORDS, AlertUpdate, Batch, EntryUpdate
+
+    kinds = {**TABLE_RECORDS, "entry_updates": EntryUpdate, "alert_updates": AlertUpdate}
+    out = Batch()
+    for name, rows in tables.items():
+        out.extend(kinds[name](**row) for row in rows)
+    return out

@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 import yaml
 
-from monitor.agencies import AgencyMatcher, matcher_from_config, split_sentences
+from monitor.ingest.mentions import AgencyMatcher, matcher_from_config, split_sentences
 from monitor.config import AgencyConfig
 
 from helpers import ROOT, make_config

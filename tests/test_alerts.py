@@ -5,21 +5,21 @@ import json
 import socket
 import threading
 
-from monitor.alerts import process
+from monitor.outputs.alerts import process
 from monitor.config import AlertSettings, SmtpSettings
-from monitor.localserver import Reply
-from monitor.store import Store
+from monitor.dev.localserver import Reply
+from monitor.db.store import Store
 
-from helpers import make_config
+from helpers import batch, make_config
 
 NOW = dt.datetime(2026, 11, 28, 3, 0, tzinfo=dt.timezone.utc)
 
 
 def failing_feed_store(tmp_path) -> Store:
     store = Store(tmp_path / "a.duckdb")
-    store.write({"feeds": [{"feed_id": "antara-terkini", "last_reason": "HTTP 503", "consecutive_failures": 9,
+    store.write(batch(feeds=[{"feed_id": "antara-terkini", "last_reason": "HTTP 503", "consecutive_failures": 9,
                             "failing_since": NOW - dt.timedelta(hours=30)}],
-                 "runs": [{"run_id": "r1", "started_at": NOW - dt.timedelta(hours=1), "status": "failed", "error": "disk full"}]})
+                       runs=[{"run_id": "r1", "started_at": NOW - dt.timedelta(hours=1), "status": "failed", "error": "disk full"}]))
     return store
 
 

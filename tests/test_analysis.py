@@ -8,12 +8,15 @@ import re
 import numpy as np
 import pytest
 
-from monitor.analysis.analyze import Analyzer, TopicModel, analysis_rows, reanalyze
+from monitor.analysis.analyze import Analyzer, TopicModel, analysis_rows
+from monitor.records import ArticleAnalysisRow, ArticleRow, MentionRow, MentionToneRow
+from monitor.runner import reanalyze
 from monitor.analysis.engines import EmbeddingCache
-from monitor.analysis.heads import LinearHead, balanced_weights, evaluate, train_logistic
-from monitor.store import Store
+from monitor.analysis.heads import LinearHead, evaluate
+from monitor.training.train_head import balanced_weights, train_logistic
+from monitor.db.store import Store
 
-from helpers import make_config, tiny_sentiment_layout
+from helpers import batch, make_config, tiny_sentiment_layout
 
 NOW = dt.datetime(2026, 11, 23, 3, 0, tzinfo=dt.timezone.utc)
 
@@ -101,25 +104,25 @@ def test_topics_threshold_margin_and_keyword_boost():
 def test_analysis_rows_for_articles_and_mentions():
     config = make_config([])
     analyzer = Analyzer(HashingEngine(), toy_head(HashingEngine()), config.topics, topic_threshold=-1.0, topic_margin=0.0)
-    articles = [{"article_id": "a1", "title": "KPK dikritik keras", "lead": "Warga mengeluhkan layanan yang lambat."}]
-    mentions = [{"article_id": "a1", "agency_id": "kpk", "in_title": True, "sentences": ["pejabat itu ditetapkan tersangka korupsi"]},
-                {"article_id": "a1", "agency_id": "polri", "in_title": True, "sentences": []}]
+    articles = [ArticleRow(article_id="a1", title="KPK dikritik keras", lead="Warga mengeluhkan layanan yang lambat.")]
+    mentions = [MentionRow(article_id="a1", agency_id="kpk", in_title=True, sentences=["pejabat itu ditetapkan tersangka korupsi"]),
+                MentionRow(article_id="a1", agency_id="polri", in_title=True, sentences=[])]
     rows = analysis_rows(analyzer, articles, mentions, NOW)
-    (doc,) = rows["article_analysis"]
-    assert doc["tone"] == "negative" and doc["model_version"] == analyzer.version
-    assert doc["p_negative"] + doc["p_neutral"] + doc["p_positive"] == pytest.approx(1)
-    assert len(doc["topics"]) == 1  # the best topic only: margin 0
-    tones = {r["agency_id"]: r for r in rows["mention_tone"]}
-    assert tones["kpk"]["tone"] == "negative" and tones["kpk"]["sentences_scored"] == 1
-    assert tones["polri"]["sentences_scored"] == 1  # no sentence: the title is scored
+    (doc,) = rows.of(ArticleAnalysisRow)
+    assert doc.tone == "negative" and doc.model_version == analyzer.version
+    assert doc.p_negative + doc.p_neutral + doc.p_positive == pytest.approx(1)
+    assert len(doc.topics) == 1  # the best topic only: margin 0
+    tones = {r.agency_id: r for r in rows.of(MentionToneRow)}
+    assert tones["kpk"].tone == "negative" and tones["kpk"].sentences_scored == 1
+    assert tones["polri"].sentences_scored == 1  # no sentence: the title is scored
 
 
 def test_reanalysis_replaces_rows_and_is_idempotent(tmp_path):
     store = Store(tmp_path / "r.duckdb")
-    store.write({"articles": [{"article_id": "a1", "title": "Program itu berhasil", "lead": "Warga mengapresiasi layanan yang cepat.",
+    store.write(batch(articles=[{"article_id": "a1", "title": "Program itu berhasil", "lead": "Warga mengapresiasi layanan yang cepat.",
                                "status": "ok", "published_at": NOW, "fetched_at": NOW}],
-                 "mentions": [{"article_id": "a1", "agency_id": "kemenkes", "mention_count": 1, "in_title": False, "in_lead": True,
-                               "forms": ["Kemenkes"], "sentences": ["Kemenkes meraih penghargaan terbaik"], "legacy_name": False}]})
+                       mentions=[{"article_id": "a1", "agency_id": "kemenkes", "mention_count": 1, "in_title": False, "in_lead": True,
+                                  "forms": ["Kemenkes"], "sentences": ["Kemenkes meraih penghargaan terbaik"], "legacy_name": False}]))
     first = Analyzer(HashingEngine(), toy_head(HashingEngine()))
     assert reanalyze(store, first, now=NOW) == 1
     assert reanalyze(store, first, now=NOW) == 1
@@ -181,7 +184,7 @@ def test_hf_classifier_maps_labels(tmp_path):
 
 def test_training_command_code_on_tiny_data(tmp_path):
     """train_sentiment end to end on a tiny synthetic SmSA/NusaX/news layout with the hashing model."""
-    from monitor.analysis.train import train_sentiment
+    from monitor.training.train_head import train_sentiment
 
     rows = [(t, "positive") for t in POSITIVE] + [(t, "negative") for t in NEGATIVE] + [(t, "neutral") for t in NEUTRAL]
     shared, news = tiny_sentiment_layout(tmp_path, rows)

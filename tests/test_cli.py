@@ -14,7 +14,7 @@ import duckdb
 import pytest
 import yaml
 
-from monitor.localserver import Reply
+from monitor.dev.localserver import Reply
 
 from helpers import PARAGRAPHS, ROOT, TEST_SETTINGS, article_html, rss, shipped_register
 
@@ -230,7 +230,7 @@ def test_log_lines_carry_time_level_run_id_and_stage(server, tmp_path):
     result = cli("-vv", "--log-file", str(log_file), "run", env=env)
     assert result.returncode == 0
     lines = log_file.read_text(encoding="utf-8").splitlines()
-    assert any(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (DEBUG|INFO|WARNING) \[[^\]]+\] run=\d{8}T\d{6}Z-[0-9a-f]{6} monitor\.\w+: ", l)
+    assert any(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (DEBUG|INFO|WARNING) \[[^\]]+\] run=\d{8}T\d{6}Z-[0-9a-f]{6} monitor\.[\w.]+: ", l)
                for l in lines)
 
 

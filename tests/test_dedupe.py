@@ -1,4 +1,4 @@
-from monitor.dedupe import StoryIndex, signature
+from monitor.ingest.dedupe import StoryIndex, signature
 
 from helpers import PARAGRAPHS
 

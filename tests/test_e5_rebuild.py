@@ -124,7 +124,8 @@ def test_fine_tune_export_and_both_runtimes_agree(tmp_path, bundle):
     pytest.importorskip("onnx")
     import torch
 
-    from monitor.analysis.tone_model import Example, build_tone_net, export_onnx, fine_tune, save_weights
+    from monitor.analysis.tone_model import Example, build_tone_net
+    from monitor.training.fine_tune import export_onnx, fine_tune, save_weights
     from monitor.analysis.tone_serve import OnnxTone, TorchTone, ToneModelError
 
     rows = [Example("Pelayanan KPK sangat lambat dan mengecewakan.", "negative", "KPK"),
@@ -166,7 +167,7 @@ def test_fine_tune_export_and_both_runtimes_agree(tmp_path, bundle):
 
 def test_balanced_weights_lift_the_rare_class_and_keep_mean_one():
     from monitor.analysis.tone_model import Example
-    from monitor.analysis.train_tone import balanced_weights
+    from monitor.training.train_tone import balanced_weights
 
     rows = [Example("p", "positive")] * 60 + [Example("n", "negative")] * 30 + [Example("u", "neutral")] * 10
     weights = balanced_weights(rows, 0.5)

@@ -2,7 +2,7 @@ import time
 
 import pytest
 
-from monitor.extract import ExtractionSandbox, decode_html, detect_language, extract_page
+from monitor.ingest.extract import ExtractionSandbox, decode_html, detect_language, extract_page
 
 from helpers import PARAGRAPHS, article_html
 
@@ -87,7 +87,7 @@ def test_sandbox_extracts_in_worker_processes_and_keeps_order():
 
 
 def test_sandbox_kills_a_stuck_extraction_within_its_bound(monkeypatch):
-    import monitor.extract as extract_module
+    import monitor.ingest.extract as extract_module
 
     monkeypatch.setattr(extract_module, "_worker", _slow_extract)
     sandbox = ExtractionSandbox(workers=1, timeout_s=1.0)

@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from monitor.feeds import parse_date, parse_feed
+from monitor.ingest.feeds import parse_date, parse_feed
 
 from helpers import atom, rss
 

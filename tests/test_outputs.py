@@ -8,10 +8,12 @@ import re
 import pytest
 from openpyxl import load_workbook
 
-from monitor.export import Week, neutralise, write_weekly
-from monitor.queries import read_only_connection, run_named
-from monitor.report import write_weekly_report
-from monitor.store import Store
+from monitor.outputs.export import Week, neutralise, write_weekly
+from monitor.outputs.queries import read_only_connection, run_named
+from monitor.outputs.report import write_weekly_report
+from monitor.db.store import Store
+
+from helpers import batch
 
 UTC = dt.timezone.utc
 HOSTILE = ['=HYPERLINK("http://evil.example.com","klik")', "+62 812 3456", "-2+3", "@SUM(A1:A9)", "\tTAB", "\rCR",
@@ -44,9 +46,9 @@ def build(tmp_path):
         add(f"p{day}", ts, "polri", "neutral", f"Polri hari {day}", topics=("keamanan",))
     for n, title in enumerate(HOSTILE[1:6] + ["a", "b", "c"]):
         add(f"s{n}", dt.datetime(2026, 11, 24, 5, n, tzinfo=UTC), "polri", "negative", title, topics=("keamanan",))
-    store.write({"articles": articles, "mentions": mentions, "mention_tone": tones, "article_analysis": analysis,
-                 "agencies": [{"agency_id": "kpk", "name": "Komisi Pemberantasan Korupsi", "type": "lembaga_negara"},
-                              {"agency_id": "polri", "name": "Kepolisian Negara Republik Indonesia", "type": "lembaga_negara"}]})
+    store.write(batch(articles=articles, mentions=mentions, mention_tone=tones, article_analysis=analysis,
+                      agencies=[{"agency_id": "kpk", "name": "Komisi Pemberantasan Korupsi", "type": "lembaga_negara"},
+                              {"agency_id": "polri", "name": "Kepolisian Negara Republik Indonesia", "type": "lembaga_negara"}]))
     return str(tmp_path / "o.duckdb")
 
 

@@ -5,11 +5,12 @@ import gzip
 import pytest
 
 from monitor.errors import DatabaseLockedError
-from monitor.extract import ExtractionSandbox
-from monitor.fetch import FetchPolicy, HostLimiter, make_client
-from monitor.localserver import Reply
-from monitor.pipeline import run_once
-from monitor.store import Store
+from monitor.ingest.extract import ExtractionSandbox
+from monitor.ingest.fetch import FetchPolicy, HostLimiter, make_client
+from monitor.dev.localserver import Reply
+from monitor.ingest.pipeline import RunContext, run_once
+from monitor.records import ArticleRow, Batch, FeedRow
+from monitor.db.store import Store
 
 from helpers import PARAGRAPHS, article_html, atom, make_config, rss
 
@@ -35,8 +36,8 @@ def run(server, tmp_path, feeds, clock=None, store=None, resolver=None, **settin
     store = store or Store(tmp_path / "monitor.duckdb", lock_timeout_s=0.2)
     policy = FetchPolicy.from_settings(config.settings)
     with make_client(policy, resolver) if resolver else make_client(policy) as client:
-        return run_once(config, store, client, ExtractionSandbox(workers=0, min_text_chars=200), now=clock or Clock(),
-                        seed=1, limiter=HostLimiter(2, 0.0))
+        return run_once(RunContext.create(config, store, client, ExtractionSandbox(workers=0, min_text_chars=200),
+                                          now=clock or Clock(), seed=1, limiter=HostLimiter(2, 0.0)))
 
 
 def rows(tmp_path, sql, params=None):
@@ -221,7 +222,7 @@ def test_google_news_links_resolve_to_the_publisher_or_are_recorded_unresolved(s
 
 class FailingFeedWrites(Store):
     def write(self, batch):
-        if batch.get("feeds"):
+        if batch.of(FeedRow):
             raise RuntimeError("disk full")
         return super().write(batch)
 
@@ -239,7 +240,7 @@ class LockedOnce(Store):
     locked = True
 
     def write(self, batch):
-        if batch.get("articles") and LockedOnce.locked:
+        if batch.of(ArticleRow) and LockedOnce.locked:
             LockedOnce.locked = False
             raise DatabaseLockedError("database is locked by PID 4242")
         return super().write(batch)
@@ -346,21 +347,18 @@ def test_pages_of_the_next_batch_are_fetched_while_the_current_batch_is_analysed
             return reply
         server.routes[path] = route
 
-    import monitor.analysis.analyze as analyze
-
-    def slow_rows(analyzer, articles, mentions, now):
+    def slow_analysis(articles, mentions, now):
         note("analysis start")
         time.sleep(0.4)
         note("analysis end")
-        return {"article_analysis": [], "mention_tone": []}
+        return Batch()
 
     config = make_config(two_feeds, page_batch_size=1)
     store = Store(tmp_path / "monitor.duckdb", lock_timeout_s=0.2)
     policy = FetchPolicy.from_settings(config.settings)
-    monkeypatch.setattr(analyze, "analysis_rows", slow_rows)
     with make_client(policy) as client:
-        summary = run_once(config, store, client, ExtractionSandbox(workers=0, min_text_chars=200), now=Clock(),
-                           seed=1, limiter=HostLimiter(2, 0.0), analyzer=object())
+        summary = run_once(RunContext.create(config, store, client, ExtractionSandbox(workers=0, min_text_chars=200),
+                                             now=Clock(), seed=1, limiter=HostLimiter(2, 0.0), analyze=slow_analysis))
     assert summary.status == "ok" and summary.new_articles == 3
     starts = [t for t, what in events if what == "analysis start"]
     ends = [t for t, what in events if what == "analysis end"]

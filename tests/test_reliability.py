@@ -10,9 +10,11 @@ from pathlib import Path
 
 import duckdb
 
-from monitor.feeds import parse_feed
-from monitor.localserver import Reply
-from monitor.store import Store
+from monitor.ingest.feeds import parse_feed
+from monitor.dev.localserver import Reply
+from monitor.db.store import Store
+
+from helpers import batch
 
 from test_cli import MONITOR, table, write_config
 
@@ -46,7 +48,7 @@ def test_external_entity_is_not_resolved(tmp_path):
 
 def test_unreadable_wal_does_not_stop_the_next_run(tmp_path):
     path = tmp_path / "m.duckdb"
-    Store(path).write({"articles": [{"article_id": "a1", "status": "ok"}]})
+    Store(path).write(batch(articles=[{"article_id": "a1", "status": "ok"}]))
     Path(str(path) + ".wal").write_bytes(b"\x00bukan-wal" * 200)
     with Store(path).session(read_only=True) as con:
         assert con.execute("SELECT count(*) FROM articles").fetchone()[0] == 1
@@ -64,7 +66,7 @@ def test_analyst_session_open_during_a_run_spools_then_the_next_run_writes(serve
     env = write_config(tmp_path, server, n_articles=4, db_lock_timeout_s=1.0)
     db = env["MONITOR_DB"]
     Path(db).parent.mkdir(parents=True)
-    Store(db).write({})
+    Store(db).write(batch())
     analyst = subprocess.Popen([sys.executable, "-c", HOLD, db, "25"], stdout=subprocess.PIPE, text=True)
     try:
         assert analyst.stdout.readline().strip() == "open"
@@ -99,7 +101,7 @@ def test_sigkill_during_extraction_and_analysis_then_rerun_is_clean(server, tmp_
 
 def test_a_100_mb_page_is_cut_at_the_cap_quickly_with_bounded_memory(server, tmp_path):
     from monitor.errors import TooLargeError
-    from monitor.fetch import FetchPolicy, fetch, make_client
+    from monitor.ingest.fetch import FetchPolicy, fetch, make_client
 
     server.routes["/besar"] = Reply(200, b"<p>" + b"x" * 100_000_000, {"Content-Type": "text/html"})
     policy = FetchPolicy(user_agent="Mozilla/5.0 (compatible; monitor-test)", allow_private_networks=True)
@@ -118,14 +120,15 @@ def test_a_100_mb_page_is_cut_at_the_cap_quickly_with_bounded_memory(server, tmp
 
 INSIDE_WRITE = textwrap.dedent("""
     import sys, time
-    import monitor.store as store
-    from monitor.cli import execute_run
+    import monitor.db.store as store
     from monitor.config import load_config
+    from monitor.records import ArticleRow
+    from monitor.runner import execute_run
 
     original = store.upsert
-    def slow_upsert(con, name, rows):
-        original(con, name, rows)
-        if name == "articles" and rows:  # articles written, mentions not yet: the transaction is open
+    def slow_upsert(con, record_type, rows):
+        original(con, record_type, rows)
+        if record_type is ArticleRow and rows:  # articles written, mentions not yet: the transaction is open
             print("inside-write", flush=True)
             time.sleep(60)
     store.upsert = slow_upsert

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import duckdb
 
-from monitor.pipeline import run_lock
-from monitor.schedule import build_scheduler, describe_jobs, ingest_job
-from monitor.store import Store
+from monitor.runner import run_lock
+from monitor.service.schedule import build_scheduler, describe_jobs, ingest_job
+from monitor.db.store import Store
 
-from helpers import make_config
+from helpers import batch, make_config
 from test_cli import MONITOR, write_config
 
 
@@ -40,7 +40,7 @@ def test_list_ignores_the_machine_time_zone(tmp_path):
 
 def test_ingest_is_skipped_and_recorded_while_another_run_holds_the_lock(tmp_path):
     db = str(tmp_path / "m.duckdb")
-    Store(db).write({})
+    Store(db).write(batch())
     with run_lock(db):
         ingest_job(make_config([]), db, threading.Event())
     with Store(db).session(read_only=True) as con:

@@ -7,7 +7,9 @@ import duckdb
 import pytest
 
 from monitor.errors import DatabaseLockedError
-from monitor.store import SCHEMA_VERSION, Store, counts, migrate, write_batch
+from monitor.db.store import SCHEMA_VERSION, Store, counts, migrate, write_batch
+
+from helpers import batch
 
 NOW = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.timezone.utc)
 
@@ -37,11 +39,11 @@ def test_newer_schema_is_refused(tmp_path):
 
 def test_upserts_are_idempotent_and_duplicate_keys_in_one_batch_keep_the_last(tmp_path):
     store = Store(tmp_path / "u.duckdb")
-    batch = {"articles": [article("a1", "pertama"), article("a2"), article("a1", "kedua")],
-             "mentions": [{"article_id": "a1", "agency_id": "kpk", "mention_count": 2, "in_title": True, "in_lead": False,
-                           "forms": ["KPK"], "sentences": ["KPK menahan tersangka."], "legacy_name": False}]}
-    store.write(batch)
-    store.write(batch)
+    rows = batch(articles=[article("a1", "pertama"), article("a2"), article("a1", "kedua")],
+                 mentions=[{"article_id": "a1", "agency_id": "kpk", "mention_count": 2, "in_title": True, "in_lead": False,
+                            "forms": ["KPK"], "sentences": ["KPK menahan tersangka."], "legacy_name": False}])
+    store.write(rows)
+    store.write(rows)
     with store.session(read_only=True) as con:
         assert con.execute("SELECT count(*) FROM articles").fetchone()[0] == 2
         assert con.execute("SELECT title FROM articles WHERE article_id = 'a1'").fetchone()[0] == "kedua"
@@ -53,8 +55,8 @@ def test_mentions_of_a_rewritten_article_are_replaced_not_merged(tmp_path):
     store = Store(tmp_path / "r.duckdb")
     mention = {"article_id": "a1", "mention_count": 1, "in_title": False, "in_lead": False, "forms": [], "sentences": [],
                "legacy_name": False}
-    store.write({"articles": [article("a1")], "mentions": [{**mention, "agency_id": "kpk"}]})
-    store.write({"articles": [article("a1")], "mentions": [{**mention, "agency_id": "polri"}]})
+    store.write(batch(articles=[article("a1")], mentions=[{**mention, "agency_id": "kpk"}]))
+    store.write(batch(articles=[article("a1")], mentions=[{**mention, "agency_id": "polri"}]))
     with store.session(read_only=True) as con:
         assert con.execute("SELECT agency_id FROM mentions").fetchall() == [("polri",)]
 
@@ -62,9 +64,9 @@ def test_mentions_of_a_rewritten_article_are_replaced_not_merged(tmp_path):
 def test_entries_are_not_reset_by_rediscovery(tmp_path):
     store = Store(tmp_path / "e.duckdb")
     entry = {"entry_id": "e1", "url": "https://contoh.test/1", "state": "pending", "attempts": 0}
-    store.write({"entries": [entry]})
-    store.write({"entry_updates": [{"entry_id": "e1", "state": "done", "attempts": 1, "article_id": "a1"}]})
-    store.write({"entries": [entry]})  # the same item seen again in the next feed fetch
+    store.write(batch(entries=[entry]))
+    store.write(batch(entry_updates=[{"entry_id": "e1", "state": "done", "attempts": 1, "article_id": "a1"}]))
+    store.write(batch(entries=[entry]))  # the same item seen again in the next feed fetch
     with store.session(read_only=True) as con:
         assert con.execute("SELECT state, article_id FROM entries").fetchone() == ("done", "a1")
 
@@ -72,7 +74,7 @@ def test_entries_are_not_reset_by_rediscovery(tmp_path):
 def test_failed_batch_is_rolled_back_whole(tmp_path):
     store = Store(tmp_path / "t.duckdb")
     with pytest.raises(Exception):
-        store.write({"articles": [article("a1")], "mentions": [{"article_id": "a1", "agency_id": "kpk", "mention_count": "banyak"}]})
+        store.write(batch(articles=[article("a1")], mentions=[{"article_id": "a1", "agency_id": "kpk", "mention_count": "banyak"}]))
     with store.session(read_only=True) as con:
         assert counts(con)["articles"] == 0
 
@@ -102,13 +104,13 @@ def test_locked_database_is_retried_then_reported_with_the_holder(analyst_sessio
     slept = []
     store = Store(analyst_session, lock_timeout_s=2.0, sleep=lambda s: slept.append(s))
     with pytest.raises(DatabaseLockedError, match=r"is locked by PID \d+"):
-        store.write({"articles": [article("a1")]})
+        store.write(batch(articles=[article("a1")]))
     assert slept[:3] == [0.25, 0.5, 1.0]  # exponential backoff before giving up
 
 
 def test_locked_database_spools_and_the_next_write_replays(analyst_session, tmp_path):
     store = Store(analyst_session, lock_timeout_s=0.0)
-    assert store.write_or_spool({"articles": [article("a1")]}) is False
+    assert store.write_or_spool(batch(articles=[article("a1")])) is False
     spooled = list(store.spool_dir.glob("*.json"))
     assert len(spooled) == 1
     unlocked = Store(tmp_path / "other.duckdb", spool_dir=store.spool_dir)
@@ -137,5 +139,5 @@ def test_upgrade_from_v6_fills_the_stored_wib_day_and_writes_keep_it(tmp_path):
         assert con.execute("SELECT max(version) FROM schema_version").fetchone()[0] == SCHEMA_VERSION
         assert con.execute("SELECT local_day FROM articles WHERE article_id = 'old'").fetchone()[0] == dt.date(2026, 11, 23)
         assert con.execute("SELECT day, mentions FROM agency_daily").fetchall() == [(dt.date(2026, 11, 23), 1)]
-        write_batch(con, {"articles": [{**article("new"), "published_at": dt.datetime(2026, 11, 24, 23, 30, tzinfo=dt.timezone.utc)}]})
+        write_batch(con, batch(articles=[{**article("new"), "published_at": dt.datetime(2026, 11, 24, 23, 30, tzinfo=dt.timezone.utc)}]))
         assert con.execute("SELECT local_day FROM articles WHERE article_id = 'new'").fetchone()[0] == dt.date(2026, 11, 25)

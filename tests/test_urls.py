@@ -1,6 +1,6 @@
 import base64
 
-from monitor.urls import clean_url, decode_google_news_link, is_google_news_link, normalize_url, url_key
+from monitor.ingest.urls import clean_url, decode_google_news_link, is_google_news_link, normalize_url, url_key
 
 
 def test_clean_url_strips_tracking_and_fragment_but_stays_fetchable():

@@ -15,14 +15,17 @@ A topic is assigned when its score is at least `threshold` (tuned on models/data
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from monitor.analysis.engines import EmbeddingCache
 from monitor.analysis.heads import LinearHead
+from monitor.records import ArticleAnalysisRow, ArticleRow, Batch, MentionRow, MentionToneRow
 
 NEUTRAL_WEIGHT = 0.5
 KEYWORD_BOOST = 0.02
@@ -159,46 +162,50 @@ class Analyzer:
         return self.topics.assign(self.topics.scores(self.cache.embed(texts, "query"), texts))
 
     def probabilities(self, probs: np.ndarray) -> dict[str, float]:
-        return {c: round(float(p), 4) for c, p in zip(self.sentiment.classes, probs)}
+        return {c: round(float(p), 4) for c, p in zip(self.sentiment.classes, probs, strict=True)}
+
+    def probability_columns(self, probs: np.ndarray) -> dict[str, float]:
+        """{'p_negative': ..., 'p_neutral': ..., 'p_positive': ...} for a stored row."""
+        return {f"p_{c}": float(p) for c, p in zip(self.sentiment.classes, probs, strict=True)}
 
 
-def analysis_rows(analyzer: Analyzer, articles: list[dict], mentions: list[dict], now) -> dict[str, list[dict]]:
-    """Rows for `article_analysis` and `mention_tone` from article rows (title, lead) and mention rows (sentences)."""
-    docs = [(a["article_id"], " ".join(filter(None, [a.get("title"), a.get("lead")])).strip()) for a in articles]
+def analysis_rows(analyzer: Analyzer, articles: list[ArticleRow], mentions: list[MentionRow],
+                  now: dt.datetime) -> Batch:
+    """`article_analysis` rows from the articles (title + lead) and `mention_tone` rows from the mentions (their
+    sentences; the title when the agency is named only there)."""
+    docs = [(a.article_id, " ".join(filter(None, [a.title, a.lead])).strip()) for a in articles]
     docs = [(i, t) for i, t in docs if t]
     doc_probs = analyzer.tone([t for _, t in docs])
     doc_topics = analyzer.topics_of([t for _, t in docs])
-    out = {"article_analysis": [], "mention_tone": []}
-    for (article_id, _), probs, topics in zip(docs, doc_probs, doc_topics):
-        out["article_analysis"].append({
-            "article_id": article_id, "model_version": analyzer.version, "tone": analyzer.label(probs),
-            **{f"p_{c}": float(p) for c, p in zip(analyzer.sentiment.classes, probs)},
-            "topics": [t for t, _ in topics], "topic_scores": [round(s, 4) for _, s in topics], "analyzed_at": now})
-    titles = {a["article_id"]: a.get("title") for a in articles}
+    out = Batch()
+    for (article_id, _), probs, topics in zip(docs, doc_probs, doc_topics, strict=True):
+        out.add(ArticleAnalysisRow(article_id=article_id, model_version=analyzer.version, tone=analyzer.label(probs),
+                                   **analyzer.probability_columns(probs), topics=[t for t, _ in topics],
+                                   topic_scores=[round(s, 4) for _, s in topics], analyzed_at=now))
+    titles = {a.article_id: a.title for a in articles}
     jobs = []
     for mention in mentions:
-        sentences = list(mention.get("sentences") or [])
-        if not sentences and mention.get("in_title") and titles.get(mention["article_id"]):
-            sentences = [titles[mention["article_id"]]]
+        sentences = list(mention.sentences or [])
+        title = titles.get(mention.article_id)
+        if not sentences and mention.in_title and title:
+            sentences = [title]
         if sentences:
             jobs.append((mention, sentences))
     flat = [s for _, sentences in jobs for s in sentences]
-    probs_all = analyzer.tone_toward(flat, [mention["agency_id"] for mention, sentences in jobs for _ in sentences])
+    probs_all = analyzer.tone_toward(flat, [mention.agency_id for mention, sentences in jobs for _ in sentences])
     position = 0
     for mention, sentences in jobs:
         probs = analyzer.aggregate(probs_all[position : position + len(sentences)])
         position += len(sentences)
-        out["mention_tone"].append({
-            "article_id": mention["article_id"], "agency_id": mention["agency_id"], "model_version": analyzer.version,
-            "tone": analyzer.label(probs), **{f"p_{c}": float(p) for c, p in zip(analyzer.sentiment.classes, probs)},
-            "sentences_scored": len(sentences), "analyzed_at": now})
+        out.add(MentionToneRow(article_id=mention.article_id, agency_id=mention.agency_id,
+                               model_version=analyzer.version, tone=analyzer.label(probs),
+                               **analyzer.probability_columns(probs), sentences_scored=len(sentences),
+                               analyzed_at=now))
     return out
 
 
-def resolve_model_path(path: str) -> "Path":
+def resolve_model_path(path: str) -> Path:
     """Relative model paths are looked up in the working directory, then next to the installed package."""
-    from pathlib import Path
-
     candidate = Path(path)
     if candidate.is_absolute() or candidate.exists() or candidate.with_suffix(".npz").exists():
         return candidate
@@ -214,7 +221,7 @@ def build_analyzer(settings, topics, agencies=()) -> Analyzer:
     engine = make_engine(settings)
     if analysis.sentiment == "tone-e5":
         from monitor.analysis.tone_serve import load_tone_model
-        from monitor.analysis.train_tone import target_names
+        from monitor.analysis.tone_model import target_names
 
         sentiment = load_tone_model(resolve_model_path(analysis.tone_model), analysis.tone_runtime, analysis.device,
                                     analysis.batch_size)
@@ -239,52 +246,3 @@ def build_analyzer(settings, topics, agencies=()) -> Analyzer:
             sentiment = HybridSentiment(sentiment, lexical, float(sentiment.meta["alpha"]), cache)
             return Analyzer(engine, sentiment, topics, analysis.topic_threshold, analysis.topic_margin, cache=cache)
     return Analyzer(engine, sentiment, topics, analysis.topic_threshold, analysis.topic_margin)
-
-
-def reanalyze(store, analyzer: Analyzer, since=None, until=None, now=None, batch_size: int = 200, progress=None) -> int:
-    """Re-score stored articles (published or fetched in [since, until)) with `analyzer`; rows are replaced, so
-    running it twice changes nothing. Returns how many articles were scored."""
-    import datetime as dt
-
-    now = now or dt.datetime.now(dt.timezone.utc)
-    where, params = ["status IN ('ok', 'partial', 'too_short', 'fetch_failed', 'unresolved', 'wrong_language', 'no_text')"], []
-    if since is not None:
-        where.append("coalesce(published_at, fetched_at) >= ?")
-        params.append(since)
-    if until is not None:
-        where.append("coalesce(published_at, fetched_at) < ?")
-        params.append(until)
-    with store.session(read_only=True) as con:
-        ids = [r[0] for r in con.execute(f"SELECT article_id FROM articles WHERE {' AND '.join(where)} ORDER BY article_id", params).fetchall()]
-    done = 0
-    for start in range(0, len(ids), batch_size):
-        chunk = ids[start : start + batch_size]
-        with store.session(read_only=True) as con:
-            cursor = con.execute("SELECT article_id, title, lead FROM articles WHERE article_id IN (SELECT unnest(?::VARCHAR[]))", [chunk])
-            articles = [dict(zip(("article_id", "title", "lead"), r)) for r in cursor.fetchall()]
-            cursor = con.execute("SELECT article_id, agency_id, in_title, sentences FROM mentions "
-                                 "WHERE article_id IN (SELECT unnest(?::VARCHAR[]))", [chunk])
-            mentions = [dict(zip(("article_id", "agency_id", "in_title", "sentences"), r)) for r in cursor.fetchall()]
-        store.write(analysis_rows(analyzer, articles, mentions, now))
-        done += len(chunk)
-        if progress:
-            progress("reanalyze", done, len(ids))
-    return done
-
-
-def score_text(analyzer: Analyzer, matcher, text: str, target: str | None = None) -> dict:
-    """`monitor analyze` output for one text: tone, probabilities, topics, agencies and (with a target) the tone
-    toward it, from the sentences that mention it (the whole text if none does)."""
-    from monitor.agencies import split_sentences
-
-    probs = analyzer.tone([text])[0]
-    result = {"text": text, "label": analyzer.label(probs), "probabilities": analyzer.probabilities(probs),
-              "topics": [{"id": t, "score": round(s, 3)} for t, s in analyzer.topics_of([text])[0]],
-              "agencies": [m.agency_id for m in matcher.mentions(None, text)], "model_version": analyzer.version}
-    if target:
-        mention = next((m for m in matcher.mentions(None, text) if m.agency_id == target), None)
-        sentences = mention.sentences if mention and mention.sentences else split_sentences(text) or [text]
-        target_probs = analyzer.aggregate(analyzer.tone_toward(sentences, [target] * len(sentences)))
-        result["target"] = {"agency_id": target, "label": analyzer.label(target_probs),
-                            "probabilities": analyzer.probabilities(target_probs), "sentences": len(sentences)}
-    return result

@@ -15,7 +15,7 @@ import numpy as np
 LABELS = ("negative", "neutral", "positive")
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
+def softmax(z: np.ndarray) -> np.ndarray:
     z = z - z.max(axis=1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=1, keepdims=True)
@@ -29,7 +29,7 @@ class LinearHead:
     meta: dict = field(default_factory=dict)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        return _softmax(np.asarray(X, dtype=np.float64) @ self.weights + self.bias)
+        return softmax(np.asarray(X, dtype=np.float64) @ self.weights + self.bias)
 
     def predict(self, X: np.ndarray) -> list[str]:
         return [self.classes[i] for i in self.predict_proba(X).argmax(axis=1)]
@@ -55,40 +55,6 @@ class LinearHead:
         meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
         head = cls(tuple(meta["classes"]), arrays["weights"].astype(np.float64), arrays["bias"].astype(np.float64), meta)
         return head
-
-
-def train_logistic(X: np.ndarray, y: list[str], classes: tuple[str, ...] = LABELS, l2: float = 1.0,
-                   sample_weight: np.ndarray | None = None, max_iter: int = 500) -> LinearHead:
-    """Multinomial logistic regression with an L2 penalty (`l2` per unit of total sample weight)."""
-    from scipy.optimize import minimize
-
-    X = np.asarray(X, dtype=np.float64)
-    n, dim = X.shape
-    k = len(classes)
-    index = {c: i for i, c in enumerate(classes)}
-    Y = np.zeros((n, k))
-    Y[np.arange(n), [index[label] for label in y]] = 1.0
-    w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-    w = w / w.sum()
-
-    def loss(params: np.ndarray):
-        W = params[: dim * k].reshape(dim, k)
-        b = params[dim * k :]
-        P = _softmax(X @ W + b)
-        value = -(w * (Y * np.log(P + 1e-12)).sum(1)).sum() + 0.5 * l2 / n * (W**2).sum()
-        G = (P - Y) * w[:, None]
-        grad_W = X.T @ G + l2 / n * W
-        return value, np.concatenate([grad_W.ravel(), G.sum(0)])
-
-    result = minimize(loss, np.zeros(dim * k + k), jac=True, method="L-BFGS-B", options={"maxiter": max_iter})
-    return LinearHead(classes, result.x[: dim * k].reshape(dim, k), result.x[dim * k :], {"l2": l2, "iterations": int(result.nit)})
-
-
-def balanced_weights(y: list[str]) -> np.ndarray:
-    """Weights so that every class counts equally."""
-    labels, counts = np.unique(y, return_counts=True)
-    per_class = {label: len(y) / (len(labels) * count) for label, count in zip(labels, counts)}
-    return np.array([per_class[label] for label in y])
 
 
 def evaluate(y_true: list[str], y_pred: list[str], classes: tuple[str, ...] = LABELS) -> dict:

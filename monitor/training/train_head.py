@@ -18,11 +18,45 @@ from pathlib import Path
 
 import numpy as np
 
-from monitor.analysis.heads import LABELS, LinearHead, balanced_weights, evaluate, train_logistic
+from monitor.analysis.heads import LABELS, LinearHead, softmax, evaluate
 
 log = logging.getLogger(__name__)
 LABEL_ALIASES = {"positive": "positive", "pos": "positive", "positif": "positive", "neutral": "neutral",
                  "neu": "neutral", "netral": "neutral", "negative": "negative", "neg": "negative", "negatif": "negative"}
+
+
+def train_logistic(X: np.ndarray, y: list[str], classes: tuple[str, ...] = LABELS, l2: float = 1.0,
+                   sample_weight: np.ndarray | None = None, max_iter: int = 500) -> LinearHead:
+    """Multinomial logistic regression with an L2 penalty (`l2` per unit of total sample weight)."""
+    from scipy.optimize import minimize
+
+    X = np.asarray(X, dtype=np.float64)
+    n, dim = X.shape
+    k = len(classes)
+    index = {c: i for i, c in enumerate(classes)}
+    Y = np.zeros((n, k))
+    Y[np.arange(n), [index[label] for label in y]] = 1.0
+    w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    w = w / w.sum()
+
+    def loss(params: np.ndarray):
+        W = params[: dim * k].reshape(dim, k)
+        b = params[dim * k :]
+        P = softmax(X @ W + b)
+        value = -(w * (Y * np.log(P + 1e-12)).sum(1)).sum() + 0.5 * l2 / n * (W**2).sum()
+        G = (P - Y) * w[:, None]
+        grad_W = X.T @ G + l2 / n * W
+        return value, np.concatenate([grad_W.ravel(), G.sum(0)])
+
+    result = minimize(loss, np.zeros(dim * k + k), jac=True, method="L-BFGS-B", options={"maxiter": max_iter})
+    return LinearHead(classes, result.x[: dim * k].reshape(dim, k), result.x[dim * k :], {"l2": l2, "iterations": int(result.nit)})
+
+
+def balanced_weights(y: list[str]) -> np.ndarray:
+    """Weights so that every class counts equally."""
+    labels, counts = np.unique(y, return_counts=True)
+    per_class = {label: len(y) / (len(labels) * count) for label, count in zip(labels, counts)}
+    return np.array([per_class[label] for label in y])
 
 
 @dataclass

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from monitor.localserver import LocalServer, Reply
+from monitor.dev.localserver import LocalServer, Reply
+from monitor.statuses import RunStatus
 
 EXIT_OK = 0
 
@@ -44,7 +45,7 @@ def _atom(items: list[dict], outlet: str, base: str) -> bytes:
 
 def sample_routes(base: str) -> tuple[dict[str, Reply], list[dict]]:
     """Routes for the sample feeds and pages, and the feed entries for a config."""
-    sample = yaml.safe_load(resources.files("monitor").joinpath("demo_data/sample.yaml").read_text(encoding="utf-8"))
+    sample = yaml.safe_load(resources.files("monitor.dev").joinpath("demo_data/sample.yaml").read_text(encoding="utf-8"))
     routes: dict[str, Reply] = {}
     feeds = []
     for outlet in sample["outlets"]:
@@ -77,8 +78,8 @@ def demo_config(base_config_path: str | None, feeds: list[dict]):
 
 
 def run_demo(db: str | None, workers: int = 1, echo=print, config_path: str | None = None) -> int:
-    from monitor.cli import execute_run
-    from monitor.store import Store
+    from monitor.db.store import Store
+    from monitor.runner import execute_run
 
     tmp = tempfile.TemporaryDirectory(prefix="monitor-demo-")
     db = db or str(Path(tmp.name) / "demo.duckdb")
@@ -112,4 +113,4 @@ def run_demo(db: str | None, workers: int = 1, echo=print, config_path: str | No
         if row:
             echo(f"  {row[0]}: {row[1]}")
     tmp.cleanup()
-    return EXIT_OK if summary.status == "ok" else 1
+    return EXIT_OK if summary.status == RunStatus.OK else 1

@@ -15,12 +15,15 @@ from dataclasses import dataclass, field
 
 import feedparser
 
-from monitor.urls import clean_url, url_key
+from monitor.ingest.urls import clean_url, url_key
+from monitor.localtime import INDONESIAN_ZONES, LocalTime
+from monitor.statuses import DateStatus
 
 log = logging.getLogger(__name__)
 
 UTC = dt.timezone.utc
-ZONES = {"WIB": "+0700", "WITA": "+0800", "WIT": "+0900"}
+# "10:23 WIB" -> "10:23 +0700" before parsing (feedparser would read the zone names as UTC).
+ZONES = {name: zone.tzname(None).replace("UTC", "").replace(":", "") for name, zone in INDONESIAN_ZONES.items()}
 ID_MONTHS = {
     "januari": "Jan", "februari": "Feb", "pebruari": "Feb", "maret": "Mar", "april": "Apr", "mei": "May",
     "juni": "Jun", "juli": "Jul", "agustus": "Aug", "agu": "Aug", "agt": "Aug", "september": "Sep",
@@ -42,7 +45,7 @@ class Entry:
     title: str
     summary: str
     published_at: dt.datetime | None
-    date_status: str  # ok | missing | unparsed | future | implausible
+    date_status: DateStatus
     raw_date: str | None
     source_name: str | None = None  # <source> element (Google News names the publisher here)
     source_url: str | None = None
@@ -60,10 +63,11 @@ class ParsedFeed:
     truncated: int = 0
 
 
-def parse_date(raw: str | None, now: dt.datetime) -> tuple[dt.datetime | None, str]:
-    """Parse an RFC 822 / ISO 8601 / Indonesian date string to UTC. Returns (value or None, status)."""
+def parse_date(raw: str | None, now: dt.datetime, local: LocalTime | None = None) -> tuple[dt.datetime | None, DateStatus]:
+    """Parse an RFC 822 / ISO 8601 / Indonesian date string to UTC. Returns (value or None, status).
+    A time without a zone is read in the local zone (Indonesian outlets publish in local time)."""
     if not raw or not raw.strip():
-        return None, "missing"
+        return None, DateStatus.MISSING
     text = " ".join(raw.replace(",", ", ").split())
     for zone, offset in ZONES.items():
         text = re.sub(rf"\b{zone}\b", offset, text)
@@ -75,16 +79,15 @@ def parse_date(raw: str | None, now: dt.datetime) -> tuple[dt.datetime | None, s
     lowered = re.sub(r"\bpukul\b", "", lowered)
     parsed = _try_parsers(text) or _try_parsers(lowered)
     if parsed is None:
-        return None, "unparsed"
+        return None, DateStatus.UNPARSED
     if parsed.tzinfo is None:
-        # No zone given: Indonesian outlets publish in WIB.
-        parsed = parsed.replace(tzinfo=dt.timezone(dt.timedelta(hours=7)))
+        parsed = (local or LocalTime()).assume_local(parsed)
     parsed = parsed.astimezone(UTC)
     if parsed > now + FUTURE_TOLERANCE:
-        return None, "future"
+        return None, DateStatus.FUTURE
     if parsed < OLDEST_PLAUSIBLE:
-        return None, "implausible"
-    return parsed, "ok"
+        return None, DateStatus.IMPLAUSIBLE
+    return parsed, DateStatus.OK
 
 
 def _try_parsers(text: str) -> dt.datetime | None:
@@ -120,7 +123,7 @@ def _clean(text: str | None) -> str:
 
 
 def parse_feed(body: bytes, final_url: str, *, content_type: str | None = None, now: dt.datetime | None = None,
-               max_items: int = 2000, max_url_length: int = 2048) -> ParsedFeed:
+               max_items: int = 2000, max_url_length: int = 2048, local: LocalTime | None = None) -> ParsedFeed:
     """Parse feed bytes. An HTML page, WAF page or empty body gives is_feed=False (never an exception)."""
     now = now or dt.datetime.now(UTC)
     if not body.strip():
@@ -175,7 +178,7 @@ def parse_feed(body: bytes, final_url: str, *, content_type: str | None = None, 
             continue
         seen.add(key)
         raw_date = item.get("published") or item.get("updated") or item.get("created")
-        published, status = parse_date(raw_date, now)
+        published, status = parse_date(raw_date, now, local)
         source = item.get("source") or {}
         result.entries.append(Entry(
             url=absolute, url_key=key, guid=guid, title=title,

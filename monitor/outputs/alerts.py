@@ -16,12 +16,16 @@ from email.message import EmailMessage
 
 import httpx
 
+from monitor.db.store import Store, write_batch
+from monitor.records import AlertRow, AlertUpdate, Batch
+from monitor.statuses import AlertKind, RunStatus
+
 log = logging.getLogger(__name__)
 UTC = dt.timezone.utc
 
 
-def collect(con, settings, now: dt.datetime) -> list[dict]:
-    """New alert rows (not yet in the `alerts` table) from the database's current state."""
+def collect(con, settings, now: dt.datetime) -> list[AlertRow]:
+    """New alerts (not yet in the `alerts` table) from the database's current state."""
     cfg = settings.alerts
     found = []
     if cfg.on_spike:
@@ -29,37 +33,37 @@ def collect(con, settings, now: dt.datetime) -> list[dict]:
         for agency, day, mentions, volume_z, neg_share, negative_z in con.execute(
                 "SELECT agency_id, day, mentions, volume_z, negative_share, negative_z FROM agency_spikes WHERE day >= ?",
                 [since]).fetchall():
-            found.append({"alert_key": f"spike:{agency}:{day}", "kind": "spike",
+            found.append({"alert_key": f"spike:{agency}:{day}", "kind": AlertKind.SPIKE,
                           "subject": f"Lonjakan pemberitaan: {agency} pada {day}",
                           "body": f"{agency}: {mentions} berita pada {day} (z volume {volume_z}, porsi negatif {neg_share}, z negatif {negative_z})."})
     for feed_id, reason, since_ts in con.execute(
             "SELECT feed_id, last_reason, failing_since FROM feeds WHERE failing_since IS NOT NULL AND failing_since <= ?",
             [now - dt.timedelta(hours=cfg.feed_failing_hours)]).fetchall():
-        found.append({"alert_key": f"feed:{feed_id}:{since_ts.isoformat()}", "kind": "feed",
+        found.append({"alert_key": f"feed:{feed_id}:{since_ts.isoformat()}", "kind": AlertKind.FEED,
                       "subject": f"Feed {feed_id} gagal sejak {since_ts:%Y-%m-%d %H:%M} UTC",
                       "body": f"Feed {feed_id} belum berhasil diambil sejak {since_ts:%Y-%m-%d %H:%M} UTC: {reason}"})
     if cfg.on_run_failure:
         for run_id, status, error in con.execute(
-                "SELECT run_id, status, error FROM runs WHERE status IN ('failed', 'db_locked') AND started_at >= ?",
-                [now - dt.timedelta(days=2)]).fetchall():
-            found.append({"alert_key": f"run:{run_id}", "kind": "run", "subject": f"Run monitor {status}: {run_id}",
+                "SELECT run_id, status, error FROM runs WHERE status IN (?, ?) AND started_at >= ?",
+                [RunStatus.FAILED, RunStatus.DB_LOCKED, now - dt.timedelta(days=2)]).fetchall():
+            found.append({"alert_key": f"run:{run_id}", "kind": AlertKind.RUN, "subject": f"Run monitor {status}: {run_id}",
                           "body": f"Run {run_id} berakhir dengan status {status}: {error}"})
     known = {r[0] for r in con.execute("SELECT alert_key FROM alerts").fetchall()}
-    return [dict(a, created_at=now, sent_at=None, attempts=0, last_error=None) for a in found if a["alert_key"] not in known]
+    return [AlertRow(**a, created_at=now) for a in found if a["alert_key"] not in known]
 
 
-def send_webhook(url: str, alert: dict, timeout: float = 10.0) -> None:
-    response = httpx.post(url, json={"text": f"*{alert['subject']}*\n{alert['body']}", "kind": alert["kind"],
-                                     "key": alert["alert_key"]}, timeout=timeout)
+def send_webhook(url: str, alert: AlertRow, timeout: float = 10.0) -> None:
+    response = httpx.post(url, json={"text": f"*{alert.subject}*\n{alert.body}", "kind": alert.kind,
+                                     "key": alert.alert_key}, timeout=timeout)
     response.raise_for_status()
 
 
-def send_email(smtp, alert: dict, timeout: float = 10.0) -> None:
+def send_email(smtp, alert: AlertRow, timeout: float = 10.0) -> None:
     message = EmailMessage()
-    message["Subject"] = f"[monitor] {alert['subject']}"
+    message["Subject"] = f"[monitor] {alert.subject}"
     message["From"] = smtp.sender
     message["To"] = ", ".join(smtp.to)
-    message.set_content(alert["body"])
+    message.set_content(alert.body or "")
     with smtplib.SMTP(smtp.host, smtp.port, timeout=timeout) as client:
         if smtp.starttls:
             client.starttls()
@@ -68,7 +72,7 @@ def send_email(smtp, alert: dict, timeout: float = 10.0) -> None:
         client.send_message(message)
 
 
-def process(store, settings, now: dt.datetime | None = None, senders=None) -> dict:
+def process(store: Store, settings, now: dt.datetime | None = None, senders=None) -> dict:
     """Record new alerts and send every unsent one. Returns counts; never raises for a failed send."""
     cfg = settings.alerts
     now = now or dt.datetime.now(UTC)
@@ -78,10 +82,8 @@ def process(store, settings, now: dt.datetime | None = None, senders=None) -> di
     with store.session() as con:
         new = collect(con, settings, now)
         if new:
-            from monitor.store import write_batch
-
-            write_batch(con, {"alerts": new})
-        pending = [dict(zip(("alert_key", "kind", "subject", "body", "attempts"), r)) for r in con.execute(
+            write_batch(con, Batch.from_records(new), store.local_time)
+        pending = [AlertRow(alert_key=k, kind=kind, subject=subject, body=body, attempts=attempts) for k, kind, subject, body, attempts in con.execute(
             "SELECT alert_key, kind, subject, body, attempts FROM alerts WHERE sent_at IS NULL ORDER BY created_at, alert_key").fetchall()]
     updates, sent, failed = [], 0, 0
     for alert in pending:
@@ -94,12 +96,12 @@ def process(store, settings, now: dt.datetime | None = None, senders=None) -> di
                 send(cfg.webhook_url if name == "webhook" else cfg.smtp, alert)
             except Exception as exc:  # any transport failure: recorded, retried next time
                 errors.append(f"{name}: {type(exc).__name__}: {str(exc)[:200]}")
-                log.warning("alert %s not sent by %s: %s", alert["alert_key"], name, exc)
+                log.warning("alert %s not sent by %s: %s", alert.alert_key, name, exc)
         ok = not errors
         sent += ok
         failed += not ok
-        updates.append({"alert_key": alert["alert_key"], "sent_at": now if ok else None, "attempts": alert["attempts"] + 1,
-                        "last_error": "; ".join(errors) or None})
+        updates.append(AlertUpdate(alert_key=alert.alert_key, sent_at=now if ok else None, attempts=alert.attempts + 1,
+                                   last_error="; ".join(errors) or None))
     if updates:
-        store.write({"alert_updates": updates})
+        store.write(Batch.from_records(updates))
     return {"new": len(new), "sent": sent, "failed": failed}

@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from monitor.config import Config
 from monitor.errors import FetchError
-from monitor.feeds import parse_feed
-from monitor.fetch import FetchPolicy, HostLimiter, fetch, make_client
+from monitor.ingest.feeds import parse_feed
+from monitor.ingest.fetch import FetchPolicy, HostLimiter, fetch, make_client
 
 UTC = dt.timezone.utc
 

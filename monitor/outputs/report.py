@@ -10,7 +10,8 @@ import html
 import io
 from pathlib import Path
 
-from monitor.export import WIB, Week, weekly_rows
+from monitor.localtime import LocalTime
+from monitor.outputs.export import Week, weekly_rows
 
 CSS = """body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;padding:12px;background:#f6f7f9;color:#1d2330}
 main{max-width:860px;margin:auto}h1{font-size:1.4rem}h2{font-size:1.15rem;margin:0 0 6px}
@@ -63,15 +64,17 @@ def _link(url: str | None, text: str) -> str:
     return html.escape(text)
 
 
-def render_weekly(con, week: Week, agencies: list[str] | None, now: dt.datetime | None = None) -> str:
-    """The report as one HTML string."""
-    generated = (now or dt.datetime.now(dt.timezone.utc)).astimezone(WIB)
-    summary, _ = weekly_rows(con, week, agencies)
+def render_weekly(con, week: Week, agencies: list[str] | None, now: dt.datetime | None = None,
+                  local: LocalTime | None = None) -> str:
+    """The report as one HTML string (days, weeks and the generation time in the local zone)."""
+    local = local or LocalTime()
+    generated = local.local(now or dt.datetime.now(dt.timezone.utc))
+    summary, _ = weekly_rows(con, week, agencies, local)
     parts = [f"<!doctype html><html lang='id'><head><meta charset='utf-8'><meta name='viewport' content='width=device-width, initial-scale=1'>"
              f"<title>Laporan mingguan {html.escape(week.label)}</title><style>{CSS}</style></head><body><main>",
              f"<h1>Laporan pemberitaan mingguan {html.escape(week.label)}</h1>",
-             f"<p class='muted'>{week.start:%d/%m/%Y} – {week.end - dt.timedelta(days=1):%d/%m/%Y} (WIB). "
-             f"Dibuat {generated:%d/%m/%Y %H:%M} WIB oleh monitor.</p>"]
+             f"<p class='muted'>{week.start:%d/%m/%Y} – {week.end - dt.timedelta(days=1):%d/%m/%Y} ({local.label}). "
+             f"Dibuat {generated:%d/%m/%Y %H:%M} {local.label} oleh monitor.</p>"]
     if not summary:
         parts.append("<section><p>Tidak ada pemberitaan tentang instansi yang dipantau pada minggu ini.</p></section>")
     start = week.start - dt.timedelta(days=21)
@@ -120,10 +123,12 @@ def render_weekly(con, week: Week, agencies: list[str] | None, now: dt.datetime 
     return "".join(parts)
 
 
-def write_weekly_report(con, week: Week, agencies: list[str] | None, out: str | Path, now: dt.datetime | None = None) -> Path:
+def write_weekly_report(con, week: Week, agencies: list[str] | None, out: str | Path, now: dt.datetime | None = None,
+                        local: LocalTime | None = None) -> Path:
+    """Write the report to `out` (must end in .html, else ValueError); returns the path."""
     out = Path(out)
     if out.suffix.lower() != ".html":
         raise ValueError("the report file must end in .html")
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_weekly(con, week, agencies, now), encoding="utf-8")
+    out.write_text(render_weekly(con, week, agencies, now, local), encoding="utf-8")
     return out

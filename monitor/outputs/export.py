@@ -1,5 +1,5 @@
 """Weekly export for PR heads: a summary per agency and the week's stories, as CSV (UTF-8 with BOM, every field
-quoted) or XLSX. Weeks are ISO weeks cut in Asia/Jakarta time.
+quoted) or XLSX. Weeks are ISO weeks of local days (settings.timezone, monitor/localtime.py).
 
 Safe to open: every text cell that starts with = + - @ TAB CR or LF gets a leading apostrophe (OWASP CSV
 injection); file names are generated from the week, validated agency ids and the generation time, never from
@@ -16,19 +16,20 @@ from pathlib import Path
 
 import duckdb
 
-WIB = dt.timezone(dt.timedelta(hours=7))
+from monitor.localtime import LocalTime
+
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
 SUMMARY_COLUMNS = ["agency_id", "agency_name", "mentions", "stories", "positive", "neutral", "negative", "net_tone",
                    "mentions_previous_week", "mentions_change", "net_tone_previous_week", "net_tone_change",
                    "top_topics", "spike_days"]
-STORY_COLUMNS = ["date_wib", "agency_id", "outlet", "title", "url", "tone_toward_agency", "p_negative", "p_positive",
+STORY_COLUMNS = ["date_local", "agency_id", "outlet", "title", "url", "tone_toward_agency", "p_negative", "p_positive",
                  "topics", "outlets_carrying_story"]
 
 
 @dataclass(frozen=True)
 class Week:
     label: str  # 2026-W48
-    start: dt.date  # Monday (WIB)
+    start: dt.date  # Monday (local day)
 
     @property
     def end(self) -> dt.date:
@@ -43,8 +44,8 @@ class Week:
         return cls(value, start)
 
     @classmethod
-    def last_complete(cls, now: dt.datetime | None = None) -> Week:
-        today = (now or dt.datetime.now(dt.timezone.utc)).astimezone(WIB).date()
+    def last_complete(cls, local: LocalTime | None = None, now: dt.datetime | None = None) -> Week:
+        today = (local or LocalTime()).today(now)
         monday = today - dt.timedelta(days=today.weekday() + 7)
         year, week, _ = monday.isocalendar()
         return cls(f"{year}-W{week:02d}", monday)
@@ -57,12 +58,18 @@ def neutralise(value):
     return value
 
 
-def weekly_rows(con: duckdb.DuckDBPyConnection, week: Week, agencies: list[str] | None) -> tuple[list[dict], list[dict]]:
+def story_columns(local: LocalTime) -> list[str]:
+    """The stories' columns; the date column is named after the zone ("date_wib")."""
+    return [f"date_{local.label.lower().replace('/', '_')}" if c == "date_local" else c for c in STORY_COLUMNS]
+
+
+def weekly_rows(con: duckdb.DuckDBPyConnection, week: Week, agencies: list[str] | None,
+                local: LocalTime | None = None) -> tuple[list[dict], list[dict]]:
     """(summary rows, story rows) for the week; only agencies with mentions unless `agencies` names them.
 
     Set-based: a fixed number of queries whatever the number of agencies, each filtered by day first (the export
     over a 1,000,000-article history is measured in benchmarks/queries_scale.py)."""
-    from monitor.queries import run_named
+    from monitor.outputs.queries import run_named
 
     prev = Week("prev", week.start - dt.timedelta(days=7))
     names = dict(con.execute("SELECT agency_id, name FROM agencies").fetchall())
@@ -113,7 +120,7 @@ def weekly_rows(con: duckdb.DuckDBPyConnection, week: Week, agencies: list[str] 
             "LEFT JOIN carried c ON c.agency_id = wk.agency_id AND c.cluster_id = wk.cluster_id "
             "ORDER BY wk.agency_id, wk.ts, wk.url", [week.start, week.end, wanted])
         for ts, agency, outlet, title, url, tone, p_neg, p_pos, topic_ids, outlets in cursor.fetchall():
-            stories.append({"date_wib": ts.astimezone(WIB).strftime("%Y-%m-%d %H:%M"), "agency_id": agency, "outlet": outlet,
+            stories.append({"date_local": (local or LocalTime()).local(ts).strftime("%Y-%m-%d %H:%M"), "agency_id": agency, "outlet": outlet,
                             "title": title, "url": url, "tone_toward_agency": tone,
                             "p_negative": round(p_neg, 3) if p_neg is not None else None,
                             "p_positive": round(p_pos, 3) if p_pos is not None else None,
@@ -136,11 +143,13 @@ def file_stem(week: Week, agencies: list[str] | None, generated: dt.datetime) ->
     return f"monitor-weekly-{week.label}-{scope}-{generated.strftime('%Y%m%dT%H%M%SZ')}"
 
 
-def write_weekly(con, week: Week, agencies: list[str] | None, out_dir: str | Path, fmt: str = "csv",
-                 now: dt.datetime | None = None) -> list[Path]:
-    """Write the week's export; returns the files written."""
+def write_weekly(con: duckdb.DuckDBPyConnection, week: Week, agencies: list[str] | None, out_dir: str | Path,
+                 fmt: str = "csv", now: dt.datetime | None = None, local: LocalTime | None = None) -> list[Path]:
+    """Write the week's export; returns the files written. Raises ValueError for an unknown format."""
+    local = local or LocalTime()
     generated = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
-    summary, stories = weekly_rows(con, week, agencies)
+    summary, stories = weekly_rows(con, week, agencies, local)
+    headers = {"summary": SUMMARY_COLUMNS, "stories": story_columns(local)}
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = file_stem(week, agencies, generated)
@@ -150,7 +159,7 @@ def write_weekly(con, week: Week, agencies: list[str] | None, out_dir: str | Pat
             path = _safe_path(out_dir, f"{stem}-{part}.csv")
             with open(path, "w", newline="", encoding="utf-8-sig") as handle:
                 writer = csv.writer(handle, quoting=csv.QUOTE_ALL)
-                writer.writerow(columns)
+                writer.writerow(headers[part])
                 for row in rows:
                     writer.writerow(["" if row[c] is None else neutralise(row[c]) for c in columns])
             paths.append(path)
@@ -161,13 +170,13 @@ def write_weekly(con, week: Week, agencies: list[str] | None, out_dir: str | Pat
         book = Workbook()
         info = book.active
         info.title = "Parameter"
-        for key, value in (("minggu (ISO, WIB)", week.label), ("dari", str(week.start)), ("sampai sebelum", str(week.end)),
+        for key, value in ((f"minggu (ISO, {local.label})", week.label), ("dari", str(week.start)), ("sampai sebelum", str(week.end)),
                            ("instansi", ", ".join(agencies) if agencies else "semua"),
                            ("dibuat (UTC)", generated.isoformat(timespec="seconds"))):
             info.append([key, value])
         for title, columns, rows in (("Ringkasan", SUMMARY_COLUMNS, summary), ("Berita", STORY_COLUMNS, stories)):
             sheet = book.create_sheet(title)
-            sheet.append(columns)
+            sheet.append(headers["summary" if title == "Ringkasan" else "stories"])
             for row in rows:
                 sheet.append([neutralise(row[c]) for c in columns])
             for cells in sheet.iter_rows(min_row=2):

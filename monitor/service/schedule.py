@@ -1,6 +1,6 @@
 """`monitor schedule`: the long-running service (APScheduler 3.x).
 
-Jobs (times from settings.schedule, in settings.timezone — Asia/Jakarta — whatever the machine's zone):
+Jobs (times from settings.schedule, in settings.timezone whatever the machine's zone):
 - ingest: one `monitor run` pass every `ingest_minutes` (first one at start), then alerts;
 - digest: daily at `digest_time`: alerts are checked and sent, yesterday's figures logged;
 - weekly: `weekly_day` at `weekly_time`: the weekly CSV export to `exports_dir` and the HTML report to `reports_dir`.
@@ -17,54 +17,60 @@ import datetime as dt
 import logging
 import signal
 import threading
-from zoneinfo import ZoneInfo
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from monitor.errors import DatabaseLockedError, RunLockedError
-from monitor.store import Store
+from monitor.db.store import Store
+from monitor.errors import AnalysisUnavailableError, DatabaseLockedError, RunLockedError
+from monitor.localtime import local_time
+from monitor.records import Batch, SchedulerEventRow
+from monitor.runner import execute_run, open_store
+from monitor.statuses import SchedulerEvent
 
 log = logging.getLogger(__name__)
 UTC = dt.timezone.utc
 
 
-def record_event(db: str, job: str, event: str, detail: str) -> None:
+def record_event(db: str, job: str, event: SchedulerEvent, detail: str) -> None:
     try:
-        Store(db, lock_timeout_s=5).write({"scheduler_events": [
-            {"event_at": dt.datetime.now(UTC), "job": job, "event": event, "detail": detail[:500]}]})
+        Store(db, lock_timeout_s=5).write(Batch.from_records([SchedulerEventRow(
+            event_at=dt.datetime.now(UTC), job=job, event=event, detail=detail[:500])]))
     except Exception as exc:  # the event is also in the log; never let bookkeeping kill the scheduler
         log.warning("could not record scheduler event %s/%s: %s", job, event, exc)
 
 
 def ingest_job(config, db: str, stop: threading.Event) -> None:
-    from monitor.alerts import process
-    from monitor.cli import execute_run
+    from monitor.outputs.alerts import process
 
     try:
         summary = execute_run(config, db, trigger="schedule", stop=stop)
     except RunLockedError as exc:
         log.warning("ingest skipped: %s", exc)
-        record_event(db, "ingest", "skipped", str(exc))
+        record_event(db, "ingest", SchedulerEvent.SKIPPED, str(exc))
         return
     except DatabaseLockedError as exc:
         log.warning("ingest not started: %s", exc)
-        record_event(db, "ingest", "db_locked", str(exc))
+        record_event(db, "ingest", SchedulerEvent.DB_LOCKED, str(exc))
+        return
+    except AnalysisUnavailableError as exc:
+        log.error("ingest not started: %s", exc)
+        record_event(db, "ingest", SchedulerEvent.ERROR, str(exc))
         return
     log.info("ingest %s: %s, %d new articles, %d feeds failed", summary.run_id, summary.status, summary.new_articles,
              summary.feeds_failed)
     if not stop.is_set():
-        log.info("alerts: %s", process(Store(db), config.settings))
+        log.info("alerts: %s", process(open_store(config, db), config.settings))
 
 
 def digest_job(config, db: str) -> None:
-    from monitor.alerts import process
-    from monitor.queries import read_only_connection
+    from monitor.outputs.alerts import process
+    from monitor.outputs.queries import read_only_connection
 
-    log.info("alerts: %s", process(Store(db), config.settings))
-    yesterday = (dt.datetime.now(ZoneInfo(config.settings.timezone)) - dt.timedelta(days=1)).date()
+    log.info("alerts: %s", process(open_store(config, db), config.settings))
+    yesterday = local_time(config.settings).today() - dt.timedelta(days=1)
     con = read_only_connection(db)
     try:
         rows = con.execute("SELECT agency_id, mentions, negative FROM agency_daily WHERE day = ? ORDER BY mentions DESC LIMIT 10",
@@ -77,25 +83,27 @@ def digest_job(config, db: str) -> None:
 def weekly_job(config, db: str) -> None:
     from pathlib import Path
 
-    from monitor.export import Week, write_weekly
-    from monitor.queries import read_only_connection
-    from monitor.report import write_weekly_report
+    from monitor.outputs.export import Week, write_weekly
+    from monitor.outputs.queries import read_only_connection
+    from monitor.outputs.report import write_weekly_report
 
     schedule = config.settings.schedule
-    week = Week.last_complete()
+    local = local_time(config.settings)
+    week = Week.last_complete(local)
     con = read_only_connection(db)
     try:
-        paths = write_weekly(con, week, None, schedule.exports_dir, "csv")
-        report = write_weekly_report(con, week, None, Path(schedule.reports_dir) / f"monitor-weekly-{week.label}.html")
+        paths = write_weekly(con, week, None, schedule.exports_dir, "csv", local=local)
+        report = write_weekly_report(con, week, None, Path(schedule.reports_dir) / f"monitor-weekly-{week.label}.html",
+                                     local=local)
     finally:
         con.close()
     log.info("weekly %s: %s", week.label, ", ".join(str(p) for p in [*paths, report]))
-    record_event(db, "weekly", "written", ", ".join(str(p) for p in [*paths, report]))
+    record_event(db, "weekly", SchedulerEvent.WRITTEN, ", ".join(str(p) for p in [*paths, report]))
 
 
 def build_scheduler(config, db: str, stop: threading.Event) -> BackgroundScheduler:
     settings, schedule = config.settings, config.settings.schedule
-    zone = ZoneInfo(settings.timezone)
+    zone = local_time(settings).zone
     from apscheduler.executors.pool import ThreadPoolExecutor as JobThreads
 
     scheduler = BackgroundScheduler(timezone=zone, executors={"default": JobThreads(2)}, job_defaults={
@@ -111,9 +119,10 @@ def build_scheduler(config, db: str, stop: threading.Event) -> BackgroundSchedul
                       args=[config, db], id="weekly", name="weekly export and report", **options)
 
     def on_event(event) -> None:
-        kind = {EVENT_JOB_MISSED: "missed", EVENT_JOB_MAX_INSTANCES: "skipped", EVENT_JOB_ERROR: "error"}[event.code]
+        kind = {EVENT_JOB_MISSED: SchedulerEvent.MISSED, EVENT_JOB_MAX_INSTANCES: SchedulerEvent.SKIPPED,
+                EVENT_JOB_ERROR: SchedulerEvent.ERROR}[event.code]
         detail = f"{kind}: scheduled for {getattr(event, 'scheduled_run_time', '')}"
-        if kind == "error":
+        if kind is SchedulerEvent.ERROR:
             log.error("job %s failed: %s", event.job_id, event.exception)
             detail += f"; {type(event.exception).__name__}: {event.exception}"
         else:
@@ -127,7 +136,7 @@ def build_scheduler(config, db: str, stop: threading.Event) -> BackgroundSchedul
 def describe_jobs(config, db: str) -> list[str]:
     """'<job>: next <time>' for --list, computed without starting anything."""
     scheduler = build_scheduler(config, db, threading.Event())
-    now = dt.datetime.now(ZoneInfo(config.settings.timezone))
+    now = local_time(config.settings).now()
     lines = []
     for job in scheduler.get_jobs():
         next_time = getattr(job, "next_run_time", None) or (now if job.id == "ingest" else job.trigger.get_next_fire_time(None, now))

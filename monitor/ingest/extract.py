@@ -15,7 +15,9 @@ import re
 import time
 from dataclasses import asdict, dataclass
 
-from monitor.urls import clean_url
+from monitor.ingest.urls import clean_url
+from monitor.localtime import LocalTime
+from monitor.statuses import ArticleStatus
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +46,9 @@ INDONESIAN_ONLY = {"tidak", "bisa", "karena", "pemerintah", "saat", "usai", "ter
 
 @dataclass
 class ExtractedPage:
-    """Outcome of extracting one page. `status` is ok | partial | too_short | wrong_language | no_text | failed | timeout."""
+    """Outcome of extracting one page (status: ok, partial, too_short, wrong_language, no_text, failed, timeout)."""
 
-    status: str
+    status: ArticleStatus
     reason: str | None
     title: str | None = None
     author: str | None = None
@@ -57,8 +59,11 @@ class ExtractedPage:
     canonical_url: str | None = None
     content_hash: str | None = None
 
+    def __post_init__(self) -> None:
+        self.status = ArticleStatus(self.status)  # from a worker process it arrives as its string
+
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "status": self.status.value}
 
 
 def detect_language(text: str) -> str | None:
@@ -119,12 +124,12 @@ def extract_page(body: bytes, url: str, content_type: str | None = None, *, min_
         doc = trafilatura.bare_extraction(html, url=url, with_metadata=True, include_comments=False,
                                           include_tables=False, favor_precision=True)
     except Exception as exc:  # trafilatura/lxml raise many types on hostile input
-        return ExtractedPage("failed", f"extraction error: {type(exc).__name__}: {str(exc)[:200]}")
+        return ExtractedPage(ArticleStatus.FAILED, f"extraction error: {type(exc).__name__}: {str(exc)[:200]}")
     if doc is None:
         reason = "no text extracted"
         if len(body) > 100_000:
             reason += f" from a {len(body)}-byte page (deep nesting or script-only page?)"
-        return ExtractedPage("no_text", reason)
+        return ExtractedPage(ArticleStatus.NO_TEXT, reason)
     data = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
     text = (data.get("text") or "").strip()
     title = (data.get("title") or "").strip()
@@ -137,21 +142,21 @@ def extract_page(body: bytes, url: str, content_type: str | None = None, *, min_
         if href and href.group(1).startswith(("http://", "https://", "/")):
             canonical = clean_url(href.group(1), base=url)
     page = ExtractedPage(
-        status="ok", reason=None, title=data.get("title"), author=data.get("author"), published=data.get("date"),
+        status=ArticleStatus.OK, reason=None, title=data.get("title"), author=data.get("author"), published=data.get("date"),
         site_name=data.get("sitename"), text=text or None, language=detect_language(text) if text else None,
         canonical_url=canonical, content_hash=content_hash(text) if text else None,
     )
     lowered = text.lower()
     if not text:
-        page.status, page.reason = "no_text", "page has no main text"
+        page.status, page.reason = ArticleStatus.NO_TEXT, "page has no main text"
     elif any(marker in lowered for marker in JS_MARKERS) and len(text) < 2 * min_text_chars:
-        page.status, page.reason = "too_short", "page needs JavaScript to render its text"
+        page.status, page.reason = ArticleStatus.TOO_SHORT, "page needs JavaScript to render its text"
     elif any(marker in lowered for marker in PAYWALL_MARKERS) and len(text) < 2500:
-        page.status, page.reason = "partial", "paywall or subscription teaser"
+        page.status, page.reason = ArticleStatus.PARTIAL, "paywall or subscription teaser"
     elif len(text) < min_text_chars:
-        page.status, page.reason = "too_short", f"only {len(text)} characters of text (minimum {min_text_chars})"
+        page.status, page.reason = ArticleStatus.TOO_SHORT, f"only {len(text)} characters of text (minimum {min_text_chars})"
     elif page.language not in languages:
-        page.status, page.reason = "wrong_language", f"language {page.language or 'unknown'} not in {list(languages)}"
+        page.status, page.reason = ArticleStatus.WRONG_LANGUAGE, f"language {page.language or 'unknown'} not in {list(languages)}"
     return page
 
 
@@ -170,10 +175,10 @@ def _worker(args: tuple) -> dict:
     try:
         return extract_page(body, url, content_type, min_text_chars=min_chars, languages=languages).to_dict()
     except MemoryError:
-        return ExtractedPage("failed", "extraction ran out of memory").to_dict()
+        return ExtractedPage(ArticleStatus.FAILED, "extraction ran out of memory").to_dict()
 
 
-WORKER_PRELOAD = ["monitor.extract", "monitor.pipeline", "monitor.cli"]
+WORKER_PRELOAD = ["monitor.ingest.extract"]
 
 
 class ExtractionSandbox:
@@ -220,10 +225,10 @@ class ExtractionSandbox:
                 results.append(ExtractedPage(**async_result.get(timeout=self.timeout_s)))
             except mp.TimeoutError:
                 restart = True
-                results.append(ExtractedPage("timeout", f"extraction took longer than {self.timeout_s:.0f}s"))
+                results.append(ExtractedPage(ArticleStatus.TIMEOUT, f"extraction took longer than {self.timeout_s:.0f}s"))
             except Exception as exc:  # worker died (OOM kill) or pickling failed
                 restart = True
-                results.append(ExtractedPage("failed", f"extraction worker failed: {type(exc).__name__}: {str(exc)[:160]}"))
+                results.append(ExtractedPage(ArticleStatus.FAILED, f"extraction worker failed: {type(exc).__name__}: {str(exc)[:160]}"))
             log.debug("extracted in %.2fs", time.monotonic() - started)
         if restart:
             self.close()  # a stuck worker cannot be interrupted: kill the pool and start fresh next batch
@@ -243,12 +248,12 @@ class ExtractionSandbox:
         return False
 
 
-def parse_page_date(value: str | None) -> dt.datetime | None:
-    """trafilatura gives YYYY-MM-DD; treat it as a WIB calendar date at 00:00."""
+def parse_page_date(value: str | None, local: LocalTime | None = None) -> dt.datetime | None:
+    """trafilatura gives YYYY-MM-DD; treat it as a local calendar date at 00:00 (returned in UTC)."""
     if not value:
         return None
     try:
         day = dt.date.fromisoformat(value[:10])
     except ValueError:
         return None
-    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone(dt.timedelta(hours=7))).astimezone(dt.timezone.utc)
+    return (local or LocalTime()).start_of(day).astimezone(dt.timezone.utc)

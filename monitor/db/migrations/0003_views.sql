@@ -1,0 +1,2 @@
+-- v3: trend views (monitor/db/views.py)
+-- @views

@@ -1,0 +1,2 @@
+-- v5: faster spike view (window IQR instead of correlated MAD subqueries)
+-- @views

@@ -1,0 +1,2 @@
+-- v6: the spike view reads agency_daily once
+-- @views

@@ -1,0 +1,2 @@
+-- v8: views read articles.local_day
+-- @views

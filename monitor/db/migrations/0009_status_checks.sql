@@ -1,0 +1,2 @@
+-- v9: CHECK constraints on every status column, generated from monitor/statuses.py (tables rebuilt in place)
+-- @status_checks

@@ -1,0 +1,2 @@
+-- v10: views recreated over the rebuilt tables
+-- @views

@@ -1,0 +1,171 @@
+"""The composition root: builds the real network client, extraction sandbox, store and analysis stage from a
+validated `Config`, and runs. The CLI, the scheduler and the demo call these functions; nothing below this
+layer imports back up.
+
+Errors raised (never `typer.Exit`): `RunLockedError` (another run holds the lock), `DatabaseLockedError`
+(the database stayed locked before anything started), `AnalysisUnavailableError` (analysis is enabled but its
+model cannot be loaded).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from monitor.config import Config
+from monitor.db.store import Store
+from monitor.errors import AnalysisUnavailableError, RunLockedError
+from monitor.localtime import local_time
+from monitor.records import ArticleRow, MentionRow
+from monitor.statuses import ArticleStatus
+
+if TYPE_CHECKING:
+    from monitor.analysis.analyze import Analyzer
+    from monitor.ingest.mentions import AgencyMatcher
+    from monitor.ingest.pipeline import AnalysisStage, Progress, RunSummary
+
+UTC = dt.timezone.utc
+
+
+@contextlib.contextmanager
+def run_lock(db_path: str | Path) -> Iterator[None]:
+    """Exclusive, non-blocking lock shared by cron-started runs, the scheduler and reanalyze (`<db>.run.lock`).
+    Raises RunLockedError naming the holder."""
+    if str(db_path) == ":memory:":
+        yield
+        return
+    lock_path = Path(str(db_path) + ".run.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(lock_path, "a+")  # noqa: SIM115 - held for the whole run
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip()
+        handle.close()
+        raise RunLockedError(f"another monitor run is in progress ({holder or 'lock ' + str(lock_path)})") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()} since {dt.datetime.now(UTC).isoformat(timespec='seconds')}")
+    handle.flush()
+    try:
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
+def open_store(config: Config, db: str | Path, lock_timeout_s: float | None = None) -> Store:
+    """The store of `db`, with the configured zone and lock timeout."""
+    settings = config.settings
+    return Store(db, lock_timeout_s=settings.db_lock_timeout_s if lock_timeout_s is None else lock_timeout_s,
+                 local_time=local_time(settings))
+
+
+def build_analyzer(config: Config) -> Analyzer:
+    """The analyzer described by settings.analysis. Raises AnalysisUnavailableError with the reason."""
+    from monitor.analysis.analyze import build_analyzer as build
+
+    try:
+        return build(config.settings, config.topics, config.agencies)
+    except (FileNotFoundError, RuntimeError, ValueError, ImportError) as exc:
+        raise AnalysisUnavailableError(f"analysis: {exc}") from exc
+
+
+def analysis_stage(analyzer: Analyzer) -> AnalysisStage:
+    """The pipeline's analysis stage over one batch, with this analyzer."""
+    from monitor.analysis.analyze import analysis_rows
+
+    return lambda articles, mentions, now: analysis_rows(analyzer, articles, mentions, now)
+
+
+def matcher(config: Config) -> AgencyMatcher:
+    from monitor.ingest.mentions import matcher_from_config
+
+    return matcher_from_config(config)
+
+
+def execute_run(config: Config, db: str | Path, *, force: bool = False, trigger: str = "cli",
+                progress: Progress | None = None, stop: threading.Event | None = None) -> RunSummary:
+    """One ingest pass under the run lock with the real network and extraction sandbox. Returns the summary.
+
+    Raises RunLockedError, DatabaseLockedError (nothing could start) or AnalysisUnavailableError."""
+    from monitor.ingest.extract import ExtractionSandbox
+    from monitor.ingest.fetch import FetchPolicy, make_client
+    from monitor.ingest.pipeline import RunContext, run_once
+
+    settings = config.settings
+    with run_lock(db):
+        store = open_store(config, db)
+        analyze = analysis_stage(build_analyzer(config)) if settings.analysis.enabled else None
+        sandbox = ExtractionSandbox(settings.extract_workers, settings.extract_timeout_s, settings.extract_memory_mb,
+                                    min_text_chars=settings.min_text_chars, languages=tuple(settings.languages))
+        with make_client(FetchPolicy.from_settings(settings)) as client, sandbox:
+            context = RunContext.create(config, store, client, sandbox, analyze=analyze, progress=progress,
+                                        stop=stop, trigger=trigger, force=force)
+            return run_once(context)
+
+
+# Rows the analysis stage scored when they were written (a failed or timed-out extraction was never scored).
+REANALYZED_STATUSES = tuple(s for s in ArticleStatus if s not in (ArticleStatus.FAILED, ArticleStatus.TIMEOUT))
+
+
+def reanalyze(store: Store, analyzer: Analyzer, since: dt.datetime | None = None, until: dt.datetime | None = None,
+              now: dt.datetime | None = None, batch_size: int = 200, progress: Progress | None = None) -> int:
+    """Re-score stored articles (published or fetched in [since, until)) with `analyzer`; rows are replaced, so
+    running it twice changes nothing. Returns how many articles were scored."""
+    from monitor.analysis.analyze import analysis_rows
+
+    now = now or dt.datetime.now(UTC)
+    where, params = ["status IN (SELECT unnest(?::VARCHAR[]))"], [[s.value for s in REANALYZED_STATUSES]]
+    if since is not None:
+        where.append("coalesce(published_at, fetched_at) >= ?")
+        params.append(since)
+    if until is not None:
+        where.append("coalesce(published_at, fetched_at) < ?")
+        params.append(until)
+    with store.session(read_only=True) as con:
+        ids = [r[0] for r in con.execute(f"SELECT article_id FROM articles WHERE {' AND '.join(where)} "
+                                         "ORDER BY article_id", params).fetchall()]
+    done = 0
+    for start in range(0, len(ids), batch_size):
+        chunk = ids[start : start + batch_size]
+        with store.session(read_only=True) as con:
+            articles = [ArticleRow(article_id=i, title=t, lead=lead) for i, t, lead in con.execute(
+                "SELECT article_id, title, lead FROM articles WHERE article_id IN (SELECT unnest(?::VARCHAR[]))",
+                [chunk]).fetchall()]
+            mentions = [MentionRow(article_id=i, agency_id=a, in_title=bool(t), sentences=list(s or []))
+                        for i, a, t, s in con.execute(
+                            "SELECT article_id, agency_id, in_title, sentences FROM mentions "
+                            "WHERE article_id IN (SELECT unnest(?::VARCHAR[]))", [chunk]).fetchall()]
+        store.write(analysis_rows(analyzer, articles, mentions, now))
+        done += len(chunk)
+        if progress:
+            progress("reanalyze", done, len(ids))
+    return done
+
+
+def score_text(analyzer: Analyzer, matcher: AgencyMatcher, text: str, target: str | None = None) -> dict[str, Any]:
+    """`monitor analyze` output for one text: tone, probabilities, topics, agencies and (with a target) the tone
+    toward it, from the sentences that mention it (the whole text if none does)."""
+    from monitor.ingest.mentions import split_sentences
+
+    probs = analyzer.tone([text])[0]
+    found = matcher.mentions(None, text)
+    result: dict[str, Any] = {
+        "text": text, "label": analyzer.label(probs), "probabilities": analyzer.probabilities(probs),
+        "topics": [{"id": t, "score": round(s, 3)} for t, s in analyzer.topics_of([text])[0]],
+        "agencies": [m.agency_id for m in found], "model_version": analyzer.version}
+    if target:
+        mention = next((m for m in found if m.agency_id == target), None)
+        sentences = mention.sentences if mention and mention.sentences else split_sentences(text) or [text]
+        target_probs = analyzer.aggregate(analyzer.tone_toward(sentences, [target] * len(sentences)))
+        result["target"] = {"agency_id": target, "label": analyzer.label(target_probs),
+                            "probabilities": analyzer.probabilities(target_probs), "sentences": len(sentences)}
+    return result
