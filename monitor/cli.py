@@ -17,7 +17,7 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -70,7 +70,7 @@ def exit_codes(prefix: str = "") -> Iterator[None]:
         raise fail(EXIT_DB_LOCKED, f"{prefix}{exc}") from None
 
 
-def _setup_logging(verbose: int, quiet: bool, log_file: Optional[str] = None) -> None:
+def _setup_logging(verbose: int, quiet: bool, log_file: str | None = None) -> None:
     from monitor.runlog import RunIdFilter
 
     level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
@@ -101,7 +101,7 @@ def _local_time(config_path: str) -> LocalTime:
 @app.callback()
 def main(verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More log output (-vv for debug)."),
          quiet: bool = typer.Option(False, "--quiet", "-q", help="Only warnings and errors."),
-         log_file: Optional[str] = typer.Option(None, "--log-file", help="Also append the log to this file."),
+         log_file: str | None = typer.Option(None, "--log-file", help="Also append the log to this file."),
          version: bool = typer.Option(False, "--version", help="Print the version and exit.")) -> None:
     """monitor: pull Indonesian news feeds, find agency mentions, keep everything in DuckDB."""
     if version:
@@ -166,7 +166,7 @@ def run(config: str = ConfigOption, db: str = DbOption,
 @feeds_app.command("check")
 def feeds_check(config: str = ConfigOption,
                 fetch: bool = typer.Option(False, "--fetch", help="Probe each feed once over the network."),
-                only: Optional[list[str]] = typer.Option(None, "--feed", help="Only these feed names.")) -> None:
+                only: list[str] | None = typer.Option(None, "--feed", help="Only these feed names.")) -> None:
     """Validate feeds.yaml and, with --fetch, probe each feed once (nothing is written)."""
     cfg = _load(config)
     typer.echo(f"{config}: valid: {len(cfg.feeds)} feeds from {len({f.outlet for f in cfg.feeds})} outlets, "
@@ -201,7 +201,7 @@ def status(db: str = DbOption, config: str = ConfigOption,
 
 
 @app.command()
-def demo(db: Optional[str] = typer.Option(None, "--db", help="Keep the demo database here (default: a temporary file)."),
+def demo(db: str | None = typer.Option(None, "--db", help="Keep the demo database here (default: a temporary file)."),
          workers: int = typer.Option(1, "--workers", help="Extraction worker processes.")) -> None:
     """Offline tour: serve the bundled SAMPLE feeds and pages on 127.0.0.1, run the pipeline, show results."""
     from monitor.dev.demo import run_demo
@@ -227,9 +227,9 @@ def _read_items(jsonl: Path) -> list[dict[str, Any]]:
 
 
 @app.command()
-def analyze(text: Optional[str] = typer.Option(None, "--text", help="Text to score."),
-            target: Optional[str] = typer.Option(None, "--target", help="Agency id to judge the tone toward."),
-            jsonl: Optional[Path] = typer.Option(None, "--jsonl", help='File of {"text": ..., "target": optional} lines.'),
+def analyze(text: str | None = typer.Option(None, "--text", help="Text to score."),
+            target: str | None = typer.Option(None, "--target", help="Agency id to judge the tone toward."),
+            jsonl: Path | None = typer.Option(None, "--jsonl", help='File of {"text": ..., "target": optional} lines.'),
             config: str = ConfigOption) -> None:
     """Score arbitrary text: tone, probabilities, topics, detected agencies (JSON lines)."""
     from monitor.runner import build_analyzer, matcher, score_text
@@ -237,7 +237,7 @@ def analyze(text: Optional[str] = typer.Option(None, "--text", help="Text to sco
     cfg = _load(config)
     if (text is None) == (jsonl is None):
         raise fail(EXIT_CONFIG, "give exactly one of --text or --jsonl")
-    items = [{"text": text, "target": target}] if text is not None else _read_items(jsonl)  # type: ignore[arg-type]
+    items = [{"text": text, "target": target}] if jsonl is None else _read_items(jsonl)
     known = {a.id for a in cfg.agencies}
     for item in items:
         if item.get("target") and item["target"] not in known:
@@ -246,10 +246,11 @@ def analyze(text: Optional[str] = typer.Option(None, "--text", help="Text to sco
         analyzer = build_analyzer(cfg)
     agency_matcher = matcher(cfg)
     for item in items:
-        typer.echo(json.dumps(score_text(analyzer, agency_matcher, item["text"], item.get("target")), ensure_ascii=False))
+        result = score_text(analyzer, agency_matcher, str(item["text"]), item.get("target"))
+        typer.echo(json.dumps(result, ensure_ascii=False))
 
 
-def _day(value: Optional[str], default: dt.date | None = None) -> dt.date | None:
+def _day(value: str | None, default: dt.date | None = None) -> dt.date | None:
     import datetime as dt
 
     if value is None:
@@ -262,8 +263,8 @@ def _day(value: Optional[str], default: dt.date | None = None) -> dt.date | None
 
 @app.command()
 def reanalyze(db: str = DbOption, config: str = ConfigOption,
-              since: Optional[str] = typer.Option(None, "--since", help="YYYY-MM-DD (local day, settings.timezone), inclusive."),
-              until: Optional[str] = typer.Option(None, "--until", help="YYYY-MM-DD (local day), exclusive.")) -> None:
+              since: str | None = typer.Option(None, "--since", help="YYYY-MM-DD (local day, settings.timezone), inclusive."),
+              until: str | None = typer.Option(None, "--until", help="YYYY-MM-DD (local day), exclusive.")) -> None:
     """Re-score stored articles with the current model (idempotent; rows are replaced)."""
     from monitor.localtime import local_time
     from monitor.runner import build_analyzer, open_store, run_lock
@@ -271,11 +272,12 @@ def reanalyze(db: str = DbOption, config: str = ConfigOption,
 
     cfg = _load(config)
     local = local_time(cfg.settings)
-    bounds = [local.start_of(day) if day else None for day in (_day(since), _day(until))]
+    first, last = (_day(value) for value in (since, until))
     with exit_codes():
         analyzer = build_analyzer(cfg)
         with run_lock(db):
-            count = run_reanalysis(open_store(cfg, db), analyzer, *bounds)
+            count = run_reanalysis(open_store(cfg, db), analyzer, local.start_of(first) if first else None,
+                                   local.start_of(last) if last else None)
     typer.echo(f"re-analysed {count} articles with {analyzer.version}")
 
 
@@ -284,7 +286,7 @@ def models_train(data: Path = typer.Option(Path("../shared/data/sentiment"), "--
                  news: Path = typer.Option(Path("models/data/news_tone.csv"), "--news", help="The project's news tone set."),
                  kind: str = typer.Option("head", "--kind", help="head: linear head over the engine's embeddings; "
                                           "tone-e5: fine-tune e5-small for tone toward an agency (needs the hf extra)."),
-                 out: Optional[Path] = typer.Option(None, "--out", help="Output path (default models/sentiment-e5-small "
+                 out: Path | None = typer.Option(None, "--out", help="Output path (default models/sentiment-e5-small "
                                                     "for head, models/tone-e5 for tone-e5)."),
                  seed: int = typer.Option(13, "--seed", help="tone-e5: random seed."),
                  epochs: int = typer.Option(2, "--epochs", help="tone-e5: passes over the training rows."),
@@ -383,9 +385,9 @@ def schedule(config: str = ConfigOption, db: str = DbOption,
 
 @app.command()
 def query(name: str = typer.Argument(..., help="daily, share-of-voice, topics, outlets, top-negative, top-positive, weekly, spikes"),
-          agency: Optional[str] = typer.Option(None, "--agency", help="Agency id (default: all)."),
-          since: Optional[str] = typer.Option(None, "--since", help="YYYY-MM-DD (local day), inclusive; default 28 days ago."),
-          until: Optional[str] = typer.Option(None, "--until", help="YYYY-MM-DD (local day), exclusive; default tomorrow."),
+          agency: str | None = typer.Option(None, "--agency", help="Agency id (default: all)."),
+          since: str | None = typer.Option(None, "--since", help="YYYY-MM-DD (local day), inclusive; default 28 days ago."),
+          until: str | None = typer.Option(None, "--until", help="YYYY-MM-DD (local day), exclusive; default tomorrow."),
           format: str = typer.Option("table", "--format", help="table, csv or json"), db: str = DbOption,
           config: str = ConfigOption) -> None:
     """Run a named trend query (parameters are bound, never pasted into SQL)."""
@@ -424,7 +426,7 @@ def sql(statement: str = typer.Argument(..., help="A SELECT statement."), db: st
     _print_rows(columns, rows, format)
 
 
-def _week_and_agencies(week: Optional[str], agency: Optional[list[str]], config: str) -> tuple[Any, list[str] | None, LocalTime]:
+def _week_and_agencies(week: str | None, agency: list[str] | None, config: str) -> tuple[Any, list[str] | None, LocalTime]:
     from monitor.localtime import local_time
     from monitor.outputs.export import Week
 
@@ -441,8 +443,8 @@ def _week_and_agencies(week: Optional[str], agency: Optional[list[str]], config:
 
 
 @export_app.command("weekly")
-def export_weekly(week: Optional[str] = typer.Option(None, "--week", help="ISO week (local time), e.g. 2026-W48 (default: last complete week)."),
-                  agency: Optional[list[str]] = typer.Option(None, "--agency", help="Agency id; repeat for several (default: all with mentions)."),
+def export_weekly(week: str | None = typer.Option(None, "--week", help="ISO week (local time), e.g. 2026-W48 (default: last complete week)."),
+                  agency: list[str] | None = typer.Option(None, "--agency", help="Agency id; repeat for several (default: all with mentions)."),
                   out: Path = typer.Option(Path("data/exports"), "--out", help="Output directory."),
                   format: str = typer.Option("csv", "--format", help="csv or xlsx"),
                   db: str = DbOption, config: str = ConfigOption) -> None:
@@ -462,8 +464,8 @@ def export_weekly(week: Optional[str] = typer.Option(None, "--week", help="ISO w
 
 @report_app.command("weekly")
 def report_weekly(out: Path = typer.Option(..., "--out", help="The HTML file to write."),
-                  week: Optional[str] = typer.Option(None, "--week", help="ISO week, local time (default: last complete week)."),
-                  agency: Optional[list[str]] = typer.Option(None, "--agency", help="Agency id; repeat for several."),
+                  week: str | None = typer.Option(None, "--week", help="ISO week, local time (default: last complete week)."),
+                  agency: list[str] | None = typer.Option(None, "--agency", help="Agency id; repeat for several."),
                   db: str = DbOption, config: str = ConfigOption) -> None:
     """One self-contained HTML report (charts embedded) for the week, readable on a phone."""
     from monitor.outputs.report import write_weekly_report

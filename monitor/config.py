@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from monitor.errors import ConfigError
+from monitor.localtime import DEFAULT_TIMEZONE
 
 AgencyType = Literal["kementerian", "kemenko", "lembaga", "lembaga_negara", "badan", "provinsi", "kantor_presiden"]
 
@@ -80,7 +81,7 @@ class ScheduleSettings(_Strict):
 
 class Settings(_Strict):
     allow_private_networks: bool = False
-    timezone: str = "Asia/Jakarta"
+    timezone: str = DEFAULT_TIMEZONE
     user_agent: str = "Mozilla/5.0 (compatible; monitor/0.1; +https://github.com/monitor-id/monitor)"
     fetch_interval_minutes: int = Field(60, ge=1)
     max_backoff_hours: float = Field(24.0, gt=0)

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 DEFAULT_TIMEZONE = "Asia/Jakarta"
 # Indonesian zone abbreviations as written in dates ("10:23 WIB") -> UTC offset.
 INDONESIAN_ZONES: dict[str, dt.timezone] = {
@@ -71,6 +72,11 @@ class LocalTime:
         return f"CAST(timezone('{self.name}', {expression}) AS DATE)"
 
 
-def local_time(settings) -> LocalTime:
+class HasTimezone(Protocol):
+    @property
+    def timezone(self) -> str: ...
+
+
+def local_time(settings: HasTimezone) -> LocalTime:
     """The LocalTime of validated Settings."""
     return LocalTime(settings.timezone)

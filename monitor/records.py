@@ -291,22 +291,22 @@ Record = (FeedRow | FeedFetchRow | EntryRow | EntryUpdate | EntrySourceRow | Art
           | RunRow | ArticleAnalysisRow | MentionToneRow | AlertRow | AlertUpdate | SchedulerEventRow)
 
 # Write order inside one batch's transaction (entries before their updates; articles before their mentions).
-RECORD_TYPES: tuple[type, ...] = (
+RECORD_TYPES: tuple[type[Any], ...] = (
     FeedRow, FeedFetchRow, EntryRow, EntryUpdate, EntrySourceRow, ArticleRow, MentionRow, AgencyRow,
     ArticleAnalysisRow, MentionToneRow, RunRow, AlertRow, AlertUpdate, SchedulerEventRow,
 )
 # Full-row records, one per table (the updates above are partial rows of these tables).
-TABLE_RECORDS: dict[str, type] = {cls.table: cls for cls in RECORD_TYPES if cls not in (EntryUpdate, AlertUpdate)}
+TABLE_RECORDS: dict[str, type[Any]] = {cls.table: cls for cls in RECORD_TYPES if cls not in (EntryUpdate, AlertUpdate)}
 # Columns the store computes itself after writing (from other columns, in the configured zone).
 DERIVED_COLUMNS: dict[str, tuple[str, ...]] = {"articles": ("local_day",)}
 
 
-def columns(record_type: type) -> list[str]:
+def columns(record_type: type[Any]) -> list[str]:
     """The record's columns, in table order."""
     return [f.name for f in dataclasses.fields(record_type)]
 
 
-def on_conflict(record_type: type) -> str:
+def on_conflict(record_type: type[Any]) -> str:
     """'update' (the row is replaced, key kept) or 'nothing' (first seen wins)."""
     return str(getattr(record_type, "on_conflict", "update"))
 
@@ -320,7 +320,7 @@ def as_row(record: Any) -> dict[str, Any]:
 class Batch:
     """Records written together in one transaction. Rows of one kind keep their order."""
 
-    records: dict[type, list[Any]] = field(default_factory=dict)
+    records: dict[type[Any], list[Any]] = field(default_factory=dict)
 
     @classmethod
     def from_records(cls, records: Iterable[Any]) -> Batch:
@@ -335,7 +335,7 @@ class Batch:
     def extend(self, records: Iterable[Any]) -> None:
         self.add(*records)
 
-    def of(self, record_type: type) -> list[Any]:
+    def of(self, record_type: type[Any]) -> list[Any]:
         return self.records.get(record_type, [])
 
     def merge(self, other: Batch) -> None:

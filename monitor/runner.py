@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from monitor.ingest.mentions import AgencyMatcher
     from monitor.ingest.pipeline import AnalysisStage, Progress, RunSummary
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 @contextlib.contextmanager
@@ -123,7 +123,8 @@ def reanalyze(store: Store, analyzer: Analyzer, since: dt.datetime | None = None
     from monitor.analysis.analyze import analysis_rows
 
     now = now or dt.datetime.now(UTC)
-    where, params = ["status IN (SELECT unnest(?::VARCHAR[]))"], [[s.value for s in REANALYZED_STATUSES]]
+    where: list[str] = ["status IN (SELECT unnest(?::VARCHAR[]))"]
+    params: list[Any] = [[s.value for s in REANALYZED_STATUSES]]
     if since is not None:
         where.append("coalesce(published_at, fetched_at) >= ?")
         params.append(since)

@@ -58,7 +58,7 @@ def rss(items: list[dict], *, title: str = "Feed Uji", link: str = "http://examp
         parts.append(f"<description>{html.escape(item.get('description', ''))}</description>")
         out.append("<item>" + "".join(parts) + "</item>")
     return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{title}</title><link>{link}</link>'
-            f"<description>uji</description>{''.join(out)}</channel></rss>").encode("utf-8")
+            f"<description>uji</description>{''.join(out)}</channel></rss>").encode()
 
 
 def atom(items: list[dict], *, base: str = "") -> bytes:
@@ -67,7 +67,7 @@ def atom(items: list[dict], *, base: str = "") -> bytes:
                   + "</entry>" for i in items)
     xml_base = f' xml:base="{base}"' if base else ""
     return (f'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"{xml_base}><title>Atom Uji</title>'
-            f"<id>urn:uji</id><updated>2026-11-20T00:00:00Z</updated>{out}</feed>").encode("utf-8")
+            f"<id>urn:uji</id><updated>2026-11-20T00:00:00Z</updated>{out}</feed>").encode()
 
 
 def shipped_register() -> dict:
@@ -87,9 +87,9 @@ def tiny_sentiment_layout(tmp_path, rows: list[tuple[str, str]], copies: int = 3
     (shared / "smsa").mkdir(parents=True)
     (shared / "nusax-ind").mkdir()
     for split in ("train", "valid", "test"):
-        (shared / "smsa" / f"{split}.tsv").write_text("\n".join(f"{t} {split}\t{l}" for t, l in rows * copies), encoding="utf-8")
+        (shared / "smsa" / f"{split}.tsv").write_text("\n".join(f"{t} {split}\t{label}" for t, label in rows * copies), encoding="utf-8")
         (shared / "nusax-ind" / f"{split}.csv").write_text(
-            "id,text,label\n" + "\n".join(f"{i},{t} nusax {split},{l}" for i, (t, l) in enumerate(rows)), encoding="utf-8")
+            "id,text,label\n" + "\n".join(f"{i},{t} nusax {split},{label}" for i, (t, label) in enumerate(rows)), encoding="utf-8")
     news = tmp_path / "news.csv"
     lines = ["id,text,target,label,topic,hard,split,template"]
     for split in ("train", "test"):

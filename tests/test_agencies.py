@@ -3,8 +3,8 @@ import datetime as dt
 import pytest
 import yaml
 
-from monitor.ingest.mentions import AgencyMatcher, matcher_from_config, split_sentences
 from monitor.config import AgencyConfig
+from monitor.ingest.mentions import AgencyMatcher, matcher_from_config, split_sentences
 
 from helpers import ROOT, make_config
 
@@ -48,8 +48,8 @@ def test_mentions_record_count_title_lead_and_sentences(matcher):
 
 
 def test_former_name_after_its_date_is_flagged_legacy(matcher):
-    after = matcher.mentions(None, "Kominfo memblokir situs itu.", dt.datetime(2025, 3, 1, tzinfo=dt.timezone.utc))
-    before = matcher.mentions(None, "Kominfo memblokir situs itu.", dt.datetime(2023, 3, 1, tzinfo=dt.timezone.utc))
+    after = matcher.mentions(None, "Kominfo memblokir situs itu.", dt.datetime(2025, 3, 1, tzinfo=dt.UTC))
+    before = matcher.mentions(None, "Kominfo memblokir situs itu.", dt.datetime(2023, 3, 1, tzinfo=dt.UTC))
     assert after[0].agency_id == before[0].agency_id == "komdigi"
     assert after[0].legacy_name is True and before[0].legacy_name is False
 

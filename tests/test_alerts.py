@@ -5,14 +5,14 @@ import json
 import socket
 import threading
 
-from monitor.outputs.alerts import process
 from monitor.config import AlertSettings, SmtpSettings
-from monitor.dev.localserver import Reply
 from monitor.db.store import Store
+from monitor.dev.localserver import Reply
+from monitor.outputs.alerts import process
 
 from helpers import batch, make_config
 
-NOW = dt.datetime(2026, 11, 28, 3, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 28, 3, 0, tzinfo=dt.UTC)
 
 
 def failing_feed_store(tmp_path) -> Store:
@@ -64,7 +64,8 @@ class TinySMTP:
             except OSError:
                 return
             with conn, conn.makefile("rwb") as f:
-                f.write(b"220 uji\r\n"); f.flush()
+                f.write(b"220 uji\r\n")
+                f.flush()
                 data, in_data = [], False
                 for line in f:
                     if in_data:
@@ -83,7 +84,8 @@ class TinySMTP:
                         data, in_data = [], True
                         f.write(b"354 go\r\n")
                     elif command == b"QUIT":
-                        f.write(b"221 bye\r\n"); f.flush()
+                        f.write(b"221 bye\r\n")
+                        f.flush()
                         break
                     else:
                         f.write(b"250 ok\r\n")
@@ -107,7 +109,10 @@ def test_email_alerts_through_smtp(tmp_path):
 
 def test_unreachable_smtp_is_recorded_not_raised(tmp_path):
     store = failing_feed_store(tmp_path)
-    closed = socket.socket(); closed.bind(("127.0.0.1", 0)); port = closed.getsockname()[1]; closed.close()
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
     settings = settings_with(smtp=SmtpSettings(host="127.0.0.1", port=port, sender="m@humas.test", to=["k@humas.test"], starttls=False))
     assert process(store, settings, NOW) == {"new": 2, "sent": 0, "failed": 2}
 
@@ -122,6 +127,6 @@ def test_spike_alert_from_the_spike_view(server, tmp_path):
     server.routes["/hook"] = Reply(200, b"ok")
     store = Store(build(tmp_path))
     settings = settings_with(webhook_url=server.url("/hook"))
-    result = process(store, settings, dt.datetime(2026, 11, 25, 1, 0, tzinfo=dt.timezone.utc))
+    result = process(store, settings, dt.datetime(2026, 11, 25, 1, 0, tzinfo=dt.UTC))
     posts = [json.loads(r.body) for r in server.requests if r.method == "POST"]
     assert result["sent"] == 1 and posts[0]["key"] == "spike:polri:2026-11-24" and "Lonjakan" in posts[0]["text"]

@@ -9,16 +9,16 @@ import numpy as np
 import pytest
 
 from monitor.analysis.analyze import Analyzer, TopicModel, analysis_rows
-from monitor.records import ArticleAnalysisRow, ArticleRow, MentionRow, MentionToneRow
-from monitor.runner import reanalyze
 from monitor.analysis.engines import EmbeddingCache
 from monitor.analysis.heads import LinearHead, evaluate
-from monitor.training.train_head import balanced_weights, train_logistic
 from monitor.db.store import Store
+from monitor.records import ArticleAnalysisRow, ArticleRow, MentionRow, MentionToneRow
+from monitor.runner import reanalyze
+from monitor.training.train_head import balanced_weights, train_logistic
 
 from helpers import batch, make_config, tiny_sentiment_layout
 
-NOW = dt.datetime(2026, 11, 23, 3, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 23, 3, 0, tzinfo=dt.UTC)
 
 
 class HashingEngine:
@@ -134,7 +134,8 @@ def test_reanalysis_replaces_rows_and_is_idempotent(tmp_path):
     second = Analyzer(HashingEngine(), other_head)
     reanalyze(store, second, since=NOW - dt.timedelta(days=1), until=NOW + dt.timedelta(days=1), now=NOW)
     with store.session(read_only=True) as con:
-        assert con.execute("SELECT DISTINCT model_version FROM article_analysis UNION SELECT DISTINCT model_version FROM mention_tone").fetchall() == [(second.version,)]
+        versions = "SELECT DISTINCT model_version FROM article_analysis UNION SELECT DISTINCT model_version FROM mention_tone"
+        assert con.execute(versions).fetchall() == [(second.version,)]
     assert reanalyze(store, second, since=NOW + dt.timedelta(days=1), now=NOW) == 0
 
 

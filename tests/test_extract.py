@@ -1,7 +1,5 @@
 import time
 
-import pytest
-
 from monitor.ingest.extract import ExtractionSandbox, decode_html, detect_language, extract_page
 
 from helpers import PARAGRAPHS, article_html

@@ -6,8 +6,8 @@ from monitor.ingest.feeds import parse_date, parse_feed
 
 from helpers import atom, rss
 
-NOW = dt.datetime(2026, 11, 28, 3, 0, tzinfo=dt.timezone.utc)
-UTC = dt.timezone.utc
+NOW = dt.datetime(2026, 11, 28, 3, 0, tzinfo=dt.UTC)
+UTC = dt.UTC
 
 
 @pytest.mark.parametrize("raw, expected", [

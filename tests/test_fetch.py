@@ -5,9 +5,9 @@ import time
 import httpx
 import pytest
 
+from monitor.dev.localserver import Reply
 from monitor.errors import BlockedAddressError, PermanentFetchError, RateLimitedError, RetryableFetchError, TooLargeError
 from monitor.ingest.fetch import FetchPolicy, HostLimiter, fetch, is_public_address, make_client, parse_retry_after
-from monitor.dev.localserver import Reply
 
 FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>x</title></channel></rss>'
 

@@ -8,14 +8,14 @@ import re
 import pytest
 from openpyxl import load_workbook
 
+from monitor.db.store import Store
 from monitor.outputs.export import Week, neutralise, write_weekly
 from monitor.outputs.queries import read_only_connection, run_named
 from monitor.outputs.report import write_weekly_report
-from monitor.db.store import Store
 
 from helpers import batch
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 HOSTILE = ['=HYPERLINK("http://evil.example.com","klik")', "+62 812 3456", "-2+3", "@SUM(A1:A9)", "\tTAB", "\rCR",
            'Judul "berkutip", dengan koma; dan titik koma']
 
@@ -66,7 +66,8 @@ def test_daily_view_cuts_days_in_wib_and_counts_tone(con):
     columns, rows = run_named(con, "daily", "kpk", dt.date(2026, 11, 1), dt.date(2026, 12, 1))
     table = [dict(zip(columns, r)) for r in rows]
     assert [(r["day"], r["mentions"], r["stories"], r["negative"], r["positive"], r["net_tone"]) for r in table] == [
-        (dt.date(2026, 11, 22), 1, 1, 0, 0, 0.0), (dt.date(2026, 11, 23), 1, 1, 1, 0, -1.0), (dt.date(2026, 11, 24), 1, 1, 1, 0, -1.0), (dt.date(2026, 11, 25), 1, 1, 0, 1, 1.0)]
+        (dt.date(2026, 11, 22), 1, 1, 0, 0, 0.0), (dt.date(2026, 11, 23), 1, 1, 1, 0, -1.0),
+        (dt.date(2026, 11, 24), 1, 1, 1, 0, -1.0), (dt.date(2026, 11, 25), 1, 1, 0, 1, 1.0)]
 
 
 def test_weekly_view_uses_wib_weeks_and_week_over_week_change(con):

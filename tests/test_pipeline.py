@@ -4,17 +4,17 @@ import gzip
 
 import pytest
 
+from monitor.db.store import Store
+from monitor.dev.localserver import Reply
 from monitor.errors import DatabaseLockedError
 from monitor.ingest.extract import ExtractionSandbox
 from monitor.ingest.fetch import FetchPolicy, HostLimiter, make_client
-from monitor.dev.localserver import Reply
 from monitor.ingest.pipeline import RunContext, run_once
 from monitor.records import ArticleRow, Batch, FeedRow
-from monitor.db.store import Store
 
 from helpers import PARAGRAPHS, article_html, atom, make_config, rss
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 T0 = dt.datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
 HTML = {"Content-Type": "text/html; charset=utf-8"}
 RSS = {"Content-Type": "application/rss+xml; charset=utf-8"}

@@ -8,14 +8,13 @@ import textwrap
 import time
 from pathlib import Path
 
-import duckdb
+import pytest
 
-from monitor.ingest.feeds import parse_feed
-from monitor.dev.localserver import Reply
 from monitor.db.store import Store
+from monitor.dev.localserver import Reply
+from monitor.ingest.feeds import parse_feed
 
 from helpers import batch
-
 from test_cli import MONITOR, table, write_config
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
@@ -62,6 +61,7 @@ HOLD = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_analyst_session_open_during_a_run_spools_then_the_next_run_writes(server, tmp_path):
     env = write_config(tmp_path, server, n_articles=4, db_lock_timeout_s=1.0)
     db = env["MONITOR_DB"]
@@ -81,6 +81,7 @@ def test_analyst_session_open_during_a_run_spools_then_the_next_run_writes(serve
     assert table(db, "SELECT count(*) FROM articles") == [(4,)]
 
 
+@pytest.mark.slow
 def test_sigkill_during_extraction_and_analysis_then_rerun_is_clean(server, tmp_path):
     """Kill while pages are being extracted and scored (slow pages keep the run in that stage), rerun, compare."""
     env = write_config(tmp_path, server, n_articles=6, delay=0.3, page_batch_size=2)
@@ -136,6 +137,7 @@ INSIDE_WRITE = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_sigkill_inside_a_database_write_leaves_nothing_half_written(server, tmp_path):
     from test_cli import snapshot
 

@@ -1,6 +1,5 @@
 """The scheduler: job options, time zone, the shared run lock, and a real SIGTERM."""
 
-import datetime as dt
 import os
 import signal
 import subprocess
@@ -9,10 +8,11 @@ import time
 from pathlib import Path
 
 import duckdb
+import pytest
 
+from monitor.db.store import Store
 from monitor.runner import run_lock
 from monitor.service.schedule import build_scheduler, describe_jobs, ingest_job
-from monitor.db.store import Store
 
 from helpers import batch, make_config
 from test_cli import MONITOR, write_config
@@ -31,6 +31,7 @@ def test_jobs_have_explicit_options_and_jakarta_time(tmp_path):
     assert "07:00 WIB" in weekly and "day_of_week='mon'" in weekly
 
 
+@pytest.mark.slow
 def test_list_ignores_the_machine_time_zone(tmp_path):
     env = {**os.environ, "TZ": "America/New_York"}
     result = subprocess.run([MONITOR, "schedule", "--list", "--db", str(tmp_path / "m.duckdb")], capture_output=True, text=True, env=env,
@@ -47,6 +48,7 @@ def test_ingest_is_skipped_and_recorded_while_another_run_holds_the_lock(tmp_pat
         assert con.execute("SELECT job, event FROM scheduler_events").fetchall() == [("ingest", "skipped")]
 
 
+@pytest.mark.slow
 def test_sigterm_commits_the_batch_releases_the_lock_and_exits_0(server, tmp_path):
     env = write_config(tmp_path, server, n_articles=8, delay=0.4, page_batch_size=2)
     proc = subprocess.Popen([MONITOR, "-v", "schedule"], env={**os.environ, **env}, stdout=subprocess.PIPE,

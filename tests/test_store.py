@@ -6,12 +6,12 @@ import textwrap
 import duckdb
 import pytest
 
-from monitor.errors import DatabaseLockedError
 from monitor.db.store import SCHEMA_VERSION, Store, counts, migrate, write_batch
+from monitor.errors import DatabaseLockedError
 
 from helpers import batch
 
-NOW = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC)
 
 
 def article(article_id: str, title: str = "Judul") -> dict:
@@ -73,7 +73,7 @@ def test_entries_are_not_reset_by_rediscovery(tmp_path):
 
 def test_failed_batch_is_rolled_back_whole(tmp_path):
     store = Store(tmp_path / "t.duckdb")
-    with pytest.raises(Exception):
+    with pytest.raises(duckdb.ConversionException):
         store.write(batch(articles=[article("a1")], mentions=[{"article_id": "a1", "agency_id": "kpk", "mention_count": "banyak"}]))
     with store.session(read_only=True) as con:
         assert counts(con)["articles"] == 0
@@ -100,6 +100,7 @@ def analyst_session(tmp_path):
     proc.wait()
 
 
+@pytest.mark.slow
 def test_locked_database_is_retried_then_reported_with_the_holder(analyst_session):
     slept = []
     store = Store(analyst_session, lock_timeout_s=2.0, sleep=lambda s: slept.append(s))
@@ -108,6 +109,7 @@ def test_locked_database_is_retried_then_reported_with_the_holder(analyst_sessio
     assert slept[:3] == [0.25, 0.5, 1.0]  # exponential backoff before giving up
 
 
+@pytest.mark.slow
 def test_locked_database_spools_and_the_next_write_replays(analyst_session, tmp_path):
     store = Store(analyst_session, lock_timeout_s=0.0)
     assert store.write_or_spool(batch(articles=[article("a1")])) is False
@@ -131,7 +133,7 @@ def test_upgrade_from_v6_fills_the_stored_wib_day_and_writes_keep_it(tmp_path):
                     "DROP VIEW IF EXISTS agency_daily; DROP VIEW IF EXISTS agency_mentions")
         con.execute("ALTER TABLE articles DROP COLUMN local_day")
         con.execute("DELETE FROM schema_version WHERE version > 6")
-        late = dt.datetime(2026, 11, 22, 23, 30, tzinfo=dt.timezone.utc)
+        late = dt.datetime(2026, 11, 22, 23, 30, tzinfo=dt.UTC)
         con.execute("INSERT INTO articles (article_id, url, status, published_at, fetched_at) VALUES ('old', 'u', 'ok', ?, ?)",
                     [late, late])
         con.execute("INSERT INTO mentions (article_id, agency_id, mention_count) VALUES ('old', 'kpk', 1)")
@@ -139,5 +141,33 @@ def test_upgrade_from_v6_fills_the_stored_wib_day_and_writes_keep_it(tmp_path):
         assert con.execute("SELECT max(version) FROM schema_version").fetchone()[0] == SCHEMA_VERSION
         assert con.execute("SELECT local_day FROM articles WHERE article_id = 'old'").fetchone()[0] == dt.date(2026, 11, 23)
         assert con.execute("SELECT day, mentions FROM agency_daily").fetchall() == [(dt.date(2026, 11, 23), 1)]
-        write_batch(con, batch(articles=[{**article("new"), "published_at": dt.datetime(2026, 11, 24, 23, 30, tzinfo=dt.timezone.utc)}]))
+        write_batch(con, batch(articles=[{**article("new"), "published_at": dt.datetime(2026, 11, 24, 23, 30, tzinfo=dt.UTC)}]))
         assert con.execute("SELECT local_day FROM articles WHERE article_id = 'new'").fetchone()[0] == dt.date(2026, 11, 25)
+
+
+def test_upgrade_from_v8_keeps_every_row_and_adds_the_status_checks(tmp_path):
+    """A v8 database written by the previous release (status columns without CHECK constraints) is rebuilt in
+    place by v9: rows and keys survive, and a status outside its enum is refused from then on."""
+    from monitor.db.store import MIGRATIONS
+    from monitor.db.views import VIEWS
+
+    path = tmp_path / "v8.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ)")
+    for migration in MIGRATIONS[:8]:
+        if "-- @views" not in migration.sql:
+            con.execute(migration.sql.format(local_day="CAST(timezone('Asia/Jakarta', coalesce(published_at, fetched_at)) AS DATE)"))
+        con.execute("INSERT INTO schema_version VALUES (?, now())", [migration.version])
+    con.execute(VIEWS)
+    con.execute("INSERT INTO articles (article_id, url, status, published_at, fetched_at, local_day) "
+                "VALUES ('a1', 'u', 'ok', ?, ?, DATE '2026-11-23')", [NOW, NOW])
+    con.execute("INSERT INTO runs (run_id, status) VALUES ('r1', 'failed')")
+    con.close()
+    with Store(path).session() as con:
+        assert con.execute("SELECT max(version) FROM schema_version").fetchone()[0] == SCHEMA_VERSION
+        assert con.execute("SELECT article_id, status, local_day FROM articles").fetchall() == [("a1", "ok", dt.date(2026, 11, 23))]
+        assert con.execute("SELECT status FROM runs").fetchall() == [("failed",)]
+        with pytest.raises(duckdb.ConstraintException):
+            con.execute("INSERT INTO runs (run_id, status) VALUES ('r2', 'finished')")
+        with pytest.raises(duckdb.ConstraintException):  # the primary key survived the rebuild
+            con.execute("INSERT INTO articles (article_id) VALUES ('a1')")

@@ -19,7 +19,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from news_tone_templates import DAYS, PLACES, POOLS, T, TEST_T  # noqa: E402
+from news_tone_templates import DAYS, PLACES, POOLS, TEST_T, T  # noqa: E402
 
 
 def fill(template: str, pool, rng: random.Random) -> tuple[str, str]:
@@ -59,7 +59,7 @@ def main() -> int:
     counts = {}
     for row in rows:
         counts[(row["split"], row["label"])] = counts.get((row["split"], row["label"]), 0) + 1
-    print(f"{len(rows)} sentences -> {args.out}: " + ", ".join(f"{s}/{l} {n}" for (s, l), n in sorted(counts.items())))
+    print(f"{len(rows)} sentences -> {args.out}: " + ", ".join(f"{split}/{label} {n}" for (split, label), n in sorted(counts.items())))
     return 0
 
 

@@ -220,8 +220,8 @@ def build_analyzer(settings, topics, agencies=()) -> Analyzer:
     analysis = settings.analysis
     engine = make_engine(settings)
     if analysis.sentiment == "tone-e5":
-        from monitor.analysis.tone_serve import load_tone_model
         from monitor.analysis.tone_model import target_names
+        from monitor.analysis.tone_serve import load_tone_model
 
         sentiment = load_tone_model(resolve_model_path(analysis.tone_model), analysis.tone_runtime, analysis.device,
                                     analysis.batch_size)

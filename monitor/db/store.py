@@ -46,7 +46,7 @@ from monitor.records import (
 from monitor.statuses import CHECKED_COLUMNS, sql_values
 
 log = logging.getLogger(__name__)
-UTC = dt.timezone.utc
+UTC = dt.UTC
 LOCAL_DAY_SOURCE = "coalesce(published_at, fetched_at)"  # publication time, or fetch time when the date is unknown
 
 
@@ -178,7 +178,7 @@ def migrate(con: duckdb.DuckDBPyConnection, local_time: LocalTime | None = None)
     """Apply forward migrations; returns the schema version. A database newer than this code is refused."""
     local_time = local_time or LocalTime()
     con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ)")
-    current = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+    current = scalar(con, "SELECT coalesce(max(version), 0) FROM schema_version")
     if current > SCHEMA_VERSION:
         raise RuntimeError(f"database schema v{current} is newer than this monitor (v{SCHEMA_VERSION}); upgrade monitor")
     later_views = [m.version for m in MIGRATIONS if "-- @views" in m.sql]
@@ -209,7 +209,7 @@ def _add_status_checks(con: duckdb.DuckDBPyConnection) -> None:
     for (table, column), enum in CHECKED_COLUMNS.items():
         tables.setdefault(table, []).append(f"CHECK ({column} IS NULL OR {column} IN ({sql_values(enum)}))")
     for table, checks in tables.items():
-        create = con.execute("SELECT sql FROM duckdb_tables() WHERE table_name = ?", [table]).fetchone()[0]
+        create = scalar(con, "SELECT sql FROM duckdb_tables() WHERE table_name = ?", [table])
         head, _, _ = create.rstrip().rstrip(";").rpartition(")")
         rebuilt = re.sub(rf"^CREATE TABLE {table}\b", f"CREATE TABLE {table}__rebuilt", head) + ", " + ", ".join(checks) + ")"
         con.execute(rebuilt)
@@ -218,7 +218,7 @@ def _add_status_checks(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"ALTER TABLE {table}__rebuilt RENAME TO {table}")
 
 
-def upsert(con: duckdb.DuckDBPyConnection, record_type: type, records: list[Any]) -> None:
+def upsert(con: duckdb.DuckDBPyConnection, record_type: type[Any], records: list[Any]) -> None:
     """Insert records of one kind with one statement; every column of the record is written.
 
     Duplicate keys inside one batch are collapsed first (DuckDB would keep one silently): an "update" record kind
@@ -229,17 +229,18 @@ def upsert(con: duckdb.DuckDBPyConnection, record_type: type, records: list[Any]
     key, action, names = record_type.key, on_conflict(record_type), columns(record_type)
     rows = [{k: v.value if isinstance(v, Enum) else v for k, v in as_row(r).items()} for r in records]
     frame = pd.DataFrame(rows, columns=names).drop_duplicates(subset=list(key), keep="last" if action == "update" else "first")
-    view = f"_batch_{record_type.__name__}"
+    view = _view_name(record_type)
     con.register(view, frame)
-    try:
-        cols = ", ".join(names)
-        updates = [c for c in names if c not in key]
-        conflict = "DO NOTHING" if action == "nothing" or not updates else (
-            "DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in updates))
-        con.execute(f"INSERT INTO {record_type.table} ({cols}) SELECT {cols} FROM {view} "
-                    f"ON CONFLICT ({', '.join(key)}) {conflict}")
-    finally:
-        con.unregister(view)
+    cols = ", ".join(names)
+    updates = [c for c in names if c not in key]
+    conflict = "DO NOTHING" if action == "nothing" or not updates else (
+        "DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in updates))
+    con.execute(f"INSERT INTO {record_type.table} ({cols}) SELECT {cols} FROM {view} ON CONFLICT ({', '.join(key)}) {conflict}")
+    con.unregister(view)  # on failure the caller rolls back first (an aborted transaction refuses even this)
+
+
+def _view_name(record_type: type[Any]) -> str:
+    return f"_batch_{record_type.__name__}"
 
 
 def write_batch(con: duckdb.DuckDBPyConnection, batch: Batch, local_time: LocalTime | None = None) -> None:
@@ -260,6 +261,9 @@ def write_batch(con: duckdb.DuckDBPyConnection, batch: Batch, local_time: LocalT
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
+        for record_type in RECORD_TYPES:
+            with contextlib.suppress(duckdb.Error):
+                con.unregister(_view_name(record_type))
         raise
 
 
@@ -272,5 +276,12 @@ def dict_rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None
 
 def counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Row counts of the main tables."""
-    return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-            for t in ("feeds", "entries", "articles", "article_sources", "mentions", "runs")}
+    return {t: scalar(con, f"SELECT count(*) FROM {t}") for t in ("feeds", "entries", "articles", "article_sources", "mentions", "runs")}
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> Any:
+    """The first column of the first row (a query that returns no row is a bug here: RuntimeError)."""
+    row = con.execute(sql, params or []).fetchone()
+    if row is None:
+        raise RuntimeError(f"query returned no row: {sql}")
+    return row[0]

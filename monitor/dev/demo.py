@@ -109,8 +109,8 @@ def run_demo(db: str | None, workers: int = 1, echo=print, config_path: str | No
                                "ORDER BY a.title").fetchall():
             echo(f"  {row[1]:<8} {', '.join(row[2]) or '-':<40} {row[0][:70]}")
         echo("\nA mention sentence (what the analysis stage scores):")
-        row = con.execute("SELECT agency_id, sentences[1] FROM mentions WHERE agency_id = 'komdigi' LIMIT 1").fetchone()
-        if row:
-            echo(f"  {row[0]}: {row[1]}")
+        sample = con.execute("SELECT agency_id, sentences[1] FROM mentions WHERE agency_id = 'komdigi' LIMIT 1").fetchone()
+        if sample:
+            echo(f"  {sample[0]}: {sample[1]}")
     tmp.cleanup()
     return EXIT_OK if summary.status == RunStatus.OK else 1

@@ -13,7 +13,9 @@ import logging
 import multiprocessing as mp
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from monitor.ingest.urls import clean_url
 from monitor.localtime import LocalTime
@@ -72,7 +74,7 @@ def detect_language(text: str) -> str | None:
     if len(words) < 8:
         return None
     counts = {lang: sum(1 for w in words if w in vocab) for lang, vocab in LANGUAGE_WORDS.items()}
-    best = max(counts, key=counts.get)
+    best = max(counts, key=lambda lang: counts[lang])
     if counts[best] / len(words) < 0.08:
         return "other"
     if best in ("id", "ms") or counts["id"] > counts["en"]:
@@ -195,7 +197,7 @@ class ExtractionSandbox:
         self.pages_per_worker = pages_per_worker
         self.min_text_chars = min_text_chars
         self.languages = tuple(languages)
-        self._pool = None
+        self._pool: Any = None  # a multiprocessing Pool once started
 
     def _ensure_pool(self):
         if self._pool is None and self.workers > 0:
@@ -209,7 +211,7 @@ class ExtractionSandbox:
                                       maxtasksperchild=self.pages_per_worker)
         return self._pool
 
-    def extract_many(self, pages: list[tuple[bytes, str, str | None]]) -> list[ExtractedPage]:
+    def extract_many(self, pages: Sequence[tuple[bytes, str, str | None]]) -> list[ExtractedPage]:
         """Extract (body, url, content_type) triples; results in the same order."""
         jobs = [(body, url, ctype, self.min_text_chars, self.languages) for body, url, ctype in pages]
         if self.workers == 0:
@@ -256,4 +258,4 @@ def parse_page_date(value: str | None, local: LocalTime | None = None) -> dt.dat
         day = dt.date.fromisoformat(value[:10])
     except ValueError:
         return None
-    return (local or LocalTime()).start_of(day).astimezone(dt.timezone.utc)
+    return (local or LocalTime()).start_of(day).astimezone(dt.UTC)

@@ -89,7 +89,7 @@ def current_url(feed: FeedConfig, state: FeedRow | None) -> str:
 
 
 def fetch_feed(client: httpx.Client, policy: FetchPolicy, limiter: HostLimiter, feed: FeedConfig,
-               state: FeedRow | None, now: dt.datetime, max_items: int, local: LocalTime | None = None) -> FeedOutcome:
+               state: FeedRow | None, now: dt.datetime, *, max_items: int, local: LocalTime | None = None) -> FeedOutcome:
     """Fetch and parse one feed; failures come back in the outcome, never as exceptions."""
     url = current_url(feed, state)
     outcome = FeedOutcome(feed, url)

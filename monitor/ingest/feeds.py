@@ -21,8 +21,8 @@ from monitor.statuses import DateStatus
 
 log = logging.getLogger(__name__)
 
-UTC = dt.timezone.utc
-# "10:23 WIB" -> "10:23 +0700" before parsing (feedparser would read the zone names as UTC).
+UTC = dt.UTC
+# "10:23 WIB" -> "10:23 <its offset>" before parsing (feedparser would read the zone names as UTC).
 ZONES = {name: zone.tzname(None).replace("UTC", "").replace(":", "") for name, zone in INDONESIAN_ZONES.items()}
 ID_MONTHS = {
     "januari": "Jan", "februari": "Feb", "pebruari": "Feb", "maret": "Mar", "april": "Apr", "mei": "May",
@@ -156,7 +156,7 @@ def parse_feed(body: bytes, final_url: str, *, content_type: str | None = None, 
     for item in items:
         link = item.get("link") or ""
         if not link:
-            links = [l.get("href") for l in item.get("links", []) if l.get("href")]
+            links = [link.get("href") for link in item.get("links", []) if link.get("href")]
             link = links[0] if links else ""
         guid = item.get("id") or None
         if not link and guid and guid.startswith(("http://", "https://")):

@@ -43,7 +43,7 @@ MAX_RETRY_AFTER_S = 6 * 3600.0
 def system_resolver(host: str, port: int) -> list[str]:
     """Resolve `host` with the system resolver; return unique addresses in order."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(info[4][0] for info in infos))
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 def is_public_address(address: str) -> bool:

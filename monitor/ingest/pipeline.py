@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from monitor.config import Config
-from monitor.db.store import Store, dict_rows, write_batch
+from monitor.config import Config, Settings
+from monitor.db.store import Store, dict_rows, scalar, write_batch
 from monitor.errors import DatabaseLockedError, FetchError
 from monitor.ingest.dedupe import StoryIndex, signature
 from monitor.ingest.extract import ExtractedPage, ExtractionSandbox, parse_page_date
@@ -50,7 +50,7 @@ from monitor.runlog import CURRENT_RUN
 from monitor.statuses import ArticleStatus, DateSource, EntryState, FeedStatus, RunStatus
 
 log = logging.getLogger(__name__)
-UTC = dt.timezone.utc
+UTC = dt.UTC
 FEED_WRITE_BATCH = 50
 Progress = Callable[[str, int, int], None]
 # The analysis stage, handed in by the composition root: (articles, mentions, now) -> analysis records.
@@ -277,7 +277,7 @@ def article_row(outcome: PageOutcome, page: ExtractedPage, now: dt.datetime, loc
         cluster_id=decision.cluster_id, status=ArticleStatus(page.status), status_reason=page.reason, updated_at=now)
 
 
-def load_story_index(store: Store, settings, now: dt.datetime) -> StoryIndex:
+def load_story_index(store: Store, settings: Settings, now: dt.datetime) -> StoryIndex:
     """The articles of the dedupe window, to cluster new pages against."""
     index = StoryIndex(settings.near_duplicate_threshold)
     since = now - dt.timedelta(days=settings.dedupe_window_days)
@@ -344,7 +344,8 @@ def _ingest(ctx: RunContext, states: dict[str, FeedRow], summary: RunSummary) ->
     policy = ctx.policy
     with summary.timed("feeds"), ThreadPoolExecutor(max_workers=settings.fetch_workers) as pool:
         futures = [pool.submit(contextvars.copy_context().run, fetch_feed, ctx.client, policy, ctx.limiter, feed,
-                               states.get(feed.name), now, settings.max_items_per_feed, ctx.local_time) for feed in due]
+                               states.get(feed.name), now, max_items=settings.max_items_per_feed, local=ctx.local_time)
+                   for feed in due]
         for done, future in enumerate(futures, 1):
             outcomes.append(future.result())
             ctx.progress("feeds", done, len(futures))
@@ -371,8 +372,7 @@ def _pages(ctx: RunContext, summary: RunSummary, index: StoryIndex) -> None:
                                      "WHERE state = ? OR (state = ? AND next_attempt_at <= ?) "
                                      "ORDER BY discovered_at, published_at NULLS LAST, entry_id",
                                 [EntryState.PENDING, EntryState.RETRY, ctx.clock()])
-            total = con.execute("SELECT count(*) FROM entries WHERE state IN (?, ?)",
-                                [EntryState.PENDING, EntryState.RETRY]).fetchone()[0]
+            total = scalar(con, "SELECT count(*) FROM entries WHERE state IN (?, ?)", [EntryState.PENDING, EntryState.RETRY])
         chosen = [row for row in pending if row["entry_id"] not in attempted][: settings.page_batch_size]
         attempted.update(row["entry_id"] for row in chosen)
         return [(EntryRow(**{k: v for k, v in row.items() if k != "outlet"}), row["outlet"]) for row in chosen], total

@@ -11,7 +11,7 @@ from monitor.errors import FetchError
 from monitor.ingest.feeds import parse_feed
 from monitor.ingest.fetch import FetchPolicy, HostLimiter, fetch, make_client
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def probe_feeds(config: Config, only: list[str] | None = None, client=None) -> Iterator[dict]:

@@ -13,6 +13,7 @@ import logging
 import os
 import smtplib
 from email.message import EmailMessage
+from typing import Any
 
 import httpx
 
@@ -21,13 +22,13 @@ from monitor.records import AlertRow, AlertUpdate, Batch
 from monitor.statuses import AlertKind, RunStatus
 
 log = logging.getLogger(__name__)
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def collect(con, settings, now: dt.datetime) -> list[AlertRow]:
     """New alerts (not yet in the `alerts` table) from the database's current state."""
     cfg = settings.alerts
-    found = []
+    found: list[dict[str, Any]] = []
     if cfg.on_spike:
         since = (now - dt.timedelta(days=2)).date()
         for agency, day, mentions, volume_z, neg_share, negative_z in con.execute(

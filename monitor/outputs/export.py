@@ -147,7 +147,7 @@ def write_weekly(con: duckdb.DuckDBPyConnection, week: Week, agencies: list[str]
                  fmt: str = "csv", now: dt.datetime | None = None, local: LocalTime | None = None) -> list[Path]:
     """Write the week's export; returns the files written. Raises ValueError for an unknown format."""
     local = local or LocalTime()
-    generated = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+    generated = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     summary, stories = weekly_rows(con, week, agencies, local)
     headers = {"summary": SUMMARY_COLUMNS, "stories": story_columns(local)}
     out_dir = Path(out_dir)

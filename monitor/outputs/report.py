@@ -25,27 +25,27 @@ def _chart(days: list[dt.date], series: dict[str, list[float]], title: str, kind
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
     fig, ax = plt.subplots(figsize=(6.4, 2.8), dpi=110)
+    x = mdates.date2num(days)  # matplotlib's own day numbers: exact bar positions and typed arguments
     if kind == "bars":
         bottom = [0.0] * len(days)
         colours = {"Negatif": "#d9534f", "Netral": "#9aa5b1", "Positif": "#3a9d5d"}
         for name, values in series.items():
-            ax.bar(days, values, bottom=bottom, label=name, color=colours.get(name), width=0.8)
+            ax.bar(x, values, bottom=bottom, label=name, color=colours.get(name), width=0.8)
             bottom = [b + v for b, v in zip(bottom, values)]
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.32), fontsize=9, frameon=False, ncol=3)
         ax.set_ylabel("Jumlah berita")
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     else:
         for name, values in series.items():
-            ax.plot(days, values, marker="o", label=name, color="#0b57d0")
+            ax.plot(x, values, marker="o", label=name, color="#0b57d0")
         ax.axhline(0, color="#999", linewidth=0.8)
         ax.set_ylim(-1.05, 1.05)
-        ax.set_xlim(days[0] - dt.timedelta(days=0.5), days[-1] + dt.timedelta(days=0.5))
+        ax.set_xlim(float(x[0]) - 0.5, float(x[-1]) + 0.5)
         ax.set_ylabel("Tonasi bersih")
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%d/%m"))
     ax.set_title(title, fontsize=11)
@@ -68,7 +68,7 @@ def render_weekly(con, week: Week, agencies: list[str] | None, now: dt.datetime 
                   local: LocalTime | None = None) -> str:
     """The report as one HTML string (days, weeks and the generation time in the local zone)."""
     local = local or LocalTime()
-    generated = local.local(now or dt.datetime.now(dt.timezone.utc))
+    generated = local.local(now or dt.datetime.now(dt.UTC))
     summary, _ = weekly_rows(con, week, agencies, local)
     parts = [f"<!doctype html><html lang='id'><head><meta charset='utf-8'><meta name='viewport' content='width=device-width, initial-scale=1'>"
              f"<title>Laporan mingguan {html.escape(week.label)}</title><style>{CSS}</style></head><body><main>",

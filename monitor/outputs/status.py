@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from monitor.db.store import Store, counts, dict_rows
+from monitor.db.store import Store, counts, dict_rows, scalar
 from monitor.localtime import LocalTime
+from monitor.statuses import EntryState
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def newest_file(folder: str, pattern: str) -> dict | None:
@@ -37,7 +38,7 @@ def collect_status(db: str, now: dt.datetime | None = None, exports_dir: str = "
         feeds = rows("SELECT feed_id, outlet, last_status, last_reason, last_success_at, consecutive_failures, "
                      "failing_since, next_fetch_at FROM feeds ORDER BY consecutive_failures DESC, feed_id")
         article_status = rows("SELECT status, count(*) AS n FROM articles GROUP BY status ORDER BY n DESC")
-        pending = con.execute("SELECT count(*) FROM entries WHERE state IN ('pending', 'retry')").fetchone()[0]
+        pending = scalar(con, "SELECT count(*) FROM entries WHERE state IN (?, ?)", [EntryState.PENDING, EntryState.RETRY])
         table_counts = counts(con)
         models = rows("SELECT model_version, count(*) AS articles, max(analyzed_at) AS last_used FROM article_analysis "
                       "GROUP BY 1 ORDER BY last_used DESC")
@@ -64,7 +65,7 @@ def render_status(report: dict, local: LocalTime | None = None) -> str:
     for run in report["runs"]:
         duration = (run["finished_at"] - run["started_at"]).total_seconds() if run["finished_at"] else None
         lines.append(f"  {_fmt(run['started_at'])}  {run['status']:<9} "
-                     f"{'%.1fs' % duration if duration is not None else 'unfinished':>10}  "
+                     f"{f'{duration:.1f}s' if duration is not None else 'unfinished':>10}  "
                      f"feeds ok/304/failed {run['feeds_ok']}/{run['feeds_not_modified']}/{run['feeds_failed']}  "
                      f"new {run['new_articles']} dup {run['duplicates']}" + (f"  error: {run['error']}" if run["error"] else ""))
     failing = [f for f in report["feeds"] if f["consecutive_failures"]]

@@ -31,7 +31,7 @@ from monitor.runner import execute_run, open_store
 from monitor.statuses import SchedulerEvent
 
 log = logging.getLogger(__name__)
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def record_event(db: str, job: str, event: SchedulerEvent, detail: str) -> None:

