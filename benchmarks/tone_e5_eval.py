@@ -55,15 +55,16 @@ def main() -> int:
     parser.add_argument("--skip-quality", action="store_true")
     args = parser.parse_args()
     from monitor.analysis.analyze import build_analyzer
+    from monitor.analysis.tone_model import target_names
     from monitor.analysis.tone_serve import OnnxTone
     from monitor.config import load_config
-    from monitor.training.train_tone import score, target_names, tone_datasets
+    from monitor.training.train_tone import TrainingSources, score, tone_datasets
 
     config = load_config(ROOT / "feeds.yaml")
     names = target_names(config.agencies)
     tone = OnnxTone(Path(args.model))
     ok = True
-    data = tone_datasets(Path(args.data), ROOT / "models" / "data" / "news_tone.csv", names)
+    data = tone_datasets(TrainingSources(Path(args.data), ROOT / "models" / "data" / "news_tone.csv"), names)
     if not args.skip_quality:
         frozen_settings = config.settings.model_copy(
             update={"analysis": config.settings.analysis.model_copy(update={"sentiment": "head"})})

@@ -47,6 +47,8 @@ app.add_typer(report_app, name="report")
 
 ConfigOption = typer.Option("feeds.yaml", "--config", "-c", envvar="MONITOR_CONFIG", help="Path to feeds.yaml.")
 DbOption = typer.Option("data/monitor.duckdb", "--db", envvar="MONITOR_DB", help="Path to the DuckDB file.")
+UnitsOption = typer.Option(True, "--units/--no-units", help="Count units (offices, commands, regional parliaments) "
+                           "for their parent body too (default), or show each body alone.")
 
 
 def fail(code: int, message: str) -> typer.Exit:
@@ -283,7 +285,7 @@ def reanalyze(db: str = DbOption, config: str = ConfigOption,
 
 @models_app.command("train")
 def models_train(data: Path = typer.Option(Path("../shared/data/sentiment"), "--data", help="Folder with smsa/ and nusax-ind/."),
-                 news: Path = typer.Option(Path("models/data/news_tone.csv"), "--news", help="The project's news tone set."),
+                 news: Path = typer.Option(Path("models/data/news_tone.csv"), "--news", help="The project's news tone templates."),
                  kind: str = typer.Option("head", "--kind", help="head: linear head over the engine's embeddings; "
                                           "tone-e5: fine-tune e5-small for tone toward an agency (needs the hf extra)."),
                  out: Path | None = typer.Option(None, "--out", help="Output path (default models/sentiment-e5-small "
@@ -293,17 +295,25 @@ def models_train(data: Path = typer.Option(Path("../shared/data/sentiment"), "--
                  max_length: int = typer.Option(64, "--max-length", help="tone-e5: tokens per training input."),
                  class_balance: float = typer.Option(0.0, "--class-balance",
                                                      help="tone-e5: weight whole-text rows by (1/class share)**this."),
+                 real_news: Path | None = typer.Option(Path("models/data/real_tone/labels.csv"), "--real-news",
+                                                          help="tone-e5: the real-news tone corpus (labels; texts from --news-dir)."),
+                 news_dir: Path = typer.Option(Path("../shared/data/news"), "--news-dir", help="tone-e5: IndoSum and idner-news-2k."),
+                 train_on_real: bool = typer.Option(True, "--train-on-real/--no-train-on-real",
+                                                    help="tone-e5: train on the real-news training split (else only validate and test on it)."),
+                 newsmtsc: Path | None = typer.Option(None, "--newsmtsc", help="tone-e5: NewsMTSC folder to add to training."),
                  config: str = ConfigOption) -> None:
-    """Train the sentiment model on SmSA + NusaX + the news tone set."""
+    """Train the sentiment model on SmSA + NusaX + the news tone templates (+ real news, + NewsMTSC for tone-e5)."""
     from monitor.training.train_head import format_report
 
     cfg = _load(config)
     if kind == "tone-e5":
-        from monitor.training.train_tone import train_tone_e5
+        from monitor.training.train_tone import TrainingSources, train_tone_e5
 
         out = out or Path("models/tone-e5")
-        meta = train_tone_e5(data, news, out, cfg.agencies, seed=seed, epochs=epochs, max_length=max_length,
-                             class_balance=class_balance)
+        use_real = real_news is not None and real_news.exists() and news_dir.exists()
+        sources = TrainingSources(data, news, class_balance, real_news if use_real else None, news_dir if use_real else None,
+                                  train_on_real, newsmtsc=newsmtsc)
+        meta = train_tone_e5(sources, out, cfg.agencies, seed=seed, epochs=epochs, max_length=max_length)
         typer.echo(f"saved {out}/ (tone.onnx, weights.npz, meta.json) in {meta['train_seconds']} s of training")
     elif kind == "head":
         from monitor.analysis.engines import make_engine
@@ -389,6 +399,7 @@ def query(name: str = typer.Argument(..., help="daily, share-of-voice, topics, o
           since: str | None = typer.Option(None, "--since", help="YYYY-MM-DD (local day), inclusive; default 28 days ago."),
           until: str | None = typer.Option(None, "--until", help="YYYY-MM-DD (local day), exclusive; default tomorrow."),
           format: str = typer.Option("table", "--format", help="table, csv or json"), db: str = DbOption,
+          units: bool = UnitsOption,
           config: str = ConfigOption) -> None:
     """Run a named trend query (parameters are bound, never pasted into SQL)."""
     import datetime as dt
@@ -402,7 +413,7 @@ def query(name: str = typer.Argument(..., help="daily, share-of-voice, topics, o
     last = _day(until, today + dt.timedelta(days=1))
     con = _open_read_only(db)
     try:
-        columns, rows = run_named(con, name, agency, first, last)  # type: ignore[arg-type]
+        columns, rows = run_named(con, name, agency, first, last, units)  # type: ignore[arg-type]
     finally:
         con.close()
     _print_rows(columns, rows, format)
@@ -447,6 +458,7 @@ def export_weekly(week: str | None = typer.Option(None, "--week", help="ISO week
                   agency: list[str] | None = typer.Option(None, "--agency", help="Agency id; repeat for several (default: all with mentions)."),
                   out: Path = typer.Option(Path("data/exports"), "--out", help="Output directory."),
                   format: str = typer.Option("csv", "--format", help="csv or xlsx"),
+                  units: bool = UnitsOption,
                   db: str = DbOption, config: str = ConfigOption) -> None:
     """Weekly summary per agency and the week's stories, as CSV (UTF-8 with BOM) or XLSX."""
     from monitor.outputs.export import write_weekly
@@ -456,7 +468,7 @@ def export_weekly(week: str | None = typer.Option(None, "--week", help="ISO week
         raise fail(EXIT_CONFIG, "format must be csv or xlsx")
     con = _open_read_only(db)
     try:
-        for path in write_weekly(con, chosen, agencies, out, format, local=local):
+        for path in write_weekly(con, chosen, agencies, out, format, local=local, units=units):
             typer.echo(str(path))
     finally:
         con.close()
@@ -466,6 +478,7 @@ def export_weekly(week: str | None = typer.Option(None, "--week", help="ISO week
 def report_weekly(out: Path = typer.Option(..., "--out", help="The HTML file to write."),
                   week: str | None = typer.Option(None, "--week", help="ISO week, local time (default: last complete week)."),
                   agency: list[str] | None = typer.Option(None, "--agency", help="Agency id; repeat for several."),
+                  units: bool = UnitsOption,
                   db: str = DbOption, config: str = ConfigOption) -> None:
     """One self-contained HTML report (charts embedded) for the week, readable on a phone."""
     from monitor.outputs.report import write_weekly_report
@@ -473,7 +486,7 @@ def report_weekly(out: Path = typer.Option(..., "--out", help="The HTML file to 
     chosen, agencies, local = _week_and_agencies(week, agency, config)
     con = _open_read_only(db)
     try:
-        typer.echo(str(write_weekly_report(con, chosen, agencies, out, local=local)))
+        typer.echo(str(write_weekly_report(con, chosen, agencies, out, local=local, units=units)))
     except ValueError as exc:
         raise fail(EXIT_CONFIG, str(exc)) from None
     finally:

@@ -17,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from monitor.errors import ConfigError
 from monitor.localtime import DEFAULT_TIMEZONE
 
-AgencyType = Literal["kementerian", "kemenko", "lembaga", "lembaga_negara", "badan", "provinsi", "kantor_presiden"]
+AgencyType = Literal["kementerian", "kemenko", "lembaga", "lembaga_negara", "badan", "provinsi", "kantor_presiden",
+                     "presiden", "unit", "kabupaten", "kota", "dprd", "perangkat_daerah"]
 
 
 class _Strict(BaseModel):
@@ -44,6 +45,9 @@ class AnalysisSettings(_Strict):
     classifier_labels: dict[str, Literal["negative", "neutral", "positive"]] = {}
     topic_threshold: float = Field(0.835, ge=-1, le=2)  # tuned: benchmarks/topics_eval.py
     topic_margin: float = Field(0.01, ge=0, le=1)
+    # Sentences -> article tone toward an agency (monitor/analysis/aggregate.py; chosen in benchmarks/tone_real_news.py).
+    aggregation: Literal["weighted", "mean", "polar"] = "weighted"
+    aggregation_threshold: float = Field(0.5, ge=0, le=1)
 
 
 class SmtpSettings(_Strict):
@@ -152,11 +156,24 @@ class FormerName(_Strict):
     until: dt.date | None = None
 
 
+class Holder(_Strict):
+    """A person holding an office from `since` until `until` (exclusive); `short` are the names news also uses."""
+
+    name: str
+    short: list[str] = []
+    since: dt.date
+    until: dt.date | None = None
+
+
 class AgencyConfig(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     name: str = Field(min_length=3)
     type: AgencyType
-    parent: str | None = None
+    parent: str | None = None  # a unit (an eselon-I unit, a regional office) counts for its parent when rolled up
+    province: str | None = None  # kabupaten/kota: the province's register id
+    code: str | None = None  # kabupaten/kota: Kemendagri code
+    holder_titles: list[str] = []  # "Presiden": matched with each holder's names, only within the holder's term
+    holders: list[Holder] = []
     abbreviations: list[str] = []
     aliases: list[str] = []
     leader_titles: list[str] = []
@@ -185,10 +202,19 @@ class TopicConfig(_Strict):
     keywords: list[str] = []
 
 
+class RegionOverride(_Strict):
+    """An operator's additions to a generated kabupaten/kota entry (monitor/register.py)."""
+
+    id: str
+    place_names: list[str] = []  # more names of the place ("Solo" for Kota Surakarta): all government forms follow
+    aliases: list[str] = []  # more literal forms of the government
+
+
 class Config(_Strict):
     settings: Settings = Settings()
     feeds: list[FeedConfig] = []
     agencies: list[AgencyConfig] = []
+    regions: list[RegionOverride] = []
     topics: list[TopicConfig] = []
     source: str = "<memory>"
 
@@ -267,6 +293,7 @@ def parse_config(raw: Any, path: str = "<memory>") -> Config:
     """Validate an already-loaded YAML document."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: <top>: expected a mapping with settings/feeds/agencies/topics")
+    raw = _with_generated_register(raw, path)
     try:
         config = Config.model_validate({**raw, "source": path})
     except ValidationError as exc:
@@ -280,6 +307,23 @@ def parse_config(raw: Any, path: str = "<memory>") -> Config:
         raise ConfigError(f"{path}: {entry}: {field}: {message}{more}") from None
     _cross_checks(config, path)
     return config
+
+
+def _with_generated_register(raw: dict[str, Any], path: str) -> dict[str, Any]:
+    """feeds.yaml's agencies plus the generated kabupaten/kota and regional units (monitor/register.py)."""
+    from monitor.register import expand
+
+    agencies, regions = raw.get("agencies") or [], raw.get("regions") or []
+    if not isinstance(agencies, list) or not all(isinstance(a, dict) for a in agencies):
+        return raw  # validation reports it
+    if not isinstance(regions, list) or not all(isinstance(r, dict) for r in regions):
+        raise ConfigError(f"{path}: regions: <entry>: expected a list of mappings with id, place_names, aliases")
+    try:
+        return {**raw, "agencies": expand(agencies, regions)}
+    except KeyError as exc:
+        index = exc.args[0]
+        raise ConfigError(f"{path}: regions[{index}] (id={regions[index].get('id')!r}): id: "
+                          "not a generated kabupaten/kota id (see monitor/data/regions.csv)") from None
 
 
 def load_config(path: str | Path) -> Config:

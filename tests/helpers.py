@@ -77,7 +77,8 @@ def shipped_register() -> dict:
 def make_config(feeds: list[dict], agencies: list[dict] | None = None, **settings):
     raw = shipped_register()
     return parse_config({"settings": {**TEST_SETTINGS, **settings}, "feeds": feeds,
-                         "agencies": raw["agencies"] if agencies is None else agencies, "topics": raw["topics"]}, "test")
+                         "agencies": raw["agencies"] if agencies is None else agencies,
+                         "regions": raw.get("regions", []) if agencies is None else [], "topics": raw["topics"]}, "test")
 
 
 def tiny_sentiment_layout(tmp_path, rows: list[tuple[str, str]], copies: int = 3):

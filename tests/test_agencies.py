@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 import yaml
 
-from monitor.config import AgencyConfig
+from monitor.config import AgencyConfig, load_config
 from monitor.ingest.mentions import AgencyMatcher, matcher_from_config, split_sentences
 
 from helpers import ROOT, make_config
@@ -64,3 +64,40 @@ def test_abbreviations_are_case_sensitive_and_names_are_not():
     matcher = AgencyMatcher([AgencyConfig(id="bps", name="Badan Pusat Statistik", type="badan", abbreviations=["BPS"])])
     assert [m.agency_id for m in matcher.mentions(None, "data badan pusat statistik")] == ["bps"]
     assert matcher.mentions(None, "bps itu singkatan basis points") == []
+
+
+def test_a_president_is_the_office_only_during_the_term():
+
+
+    matcher = matcher_from_config(load_config(ROOT / "feeds.yaml"))
+
+    def found(text, day):
+        return {m.agency_id for m in matcher.mentions(None, text, dt.datetime.combine(day, dt.time(), dt.UTC) if day else None)}
+
+    assert found("Presiden Joko Widodo meresmikan jalan tol.", dt.date(2017, 3, 1)) == {"presiden"}
+    assert found("Presiden Joko Widodo meresmikan jalan tol.", dt.date(2025, 3, 1)) == set()
+    assert found("Presiden Jokowi meresmikan jalan tol.", None) == set()
+    assert found("Presiden Prabowo menerima tamu negara.", dt.date(2025, 3, 1)) == {"presiden"}
+    assert found("Presiden Prabowo menerima tamu negara.", dt.date(2017, 3, 1)) == set()  # not yet in office
+    assert found("Wakil Presiden Jusuf Kalla membuka acara.", dt.date(2017, 3, 1)) == {"wapres"}
+
+
+def test_the_register_generates_every_kabupaten_and_kota_with_their_units():
+    config = load_config(ROOT / "feeds.yaml")
+    by_type = {}
+    for agency in config.agencies:
+        by_type[agency.type] = by_type.get(agency.type, 0) + 1
+    assert (by_type["kabupaten"], by_type["kota"], by_type["provinsi"]) == (416, 98, 38)
+    assert by_type["dprd"] == by_type["perangkat_daerah"] == 416 + 98 + 38
+    bogor = config.agency("kota-bogor")
+    assert (bogor.province, bogor.code, bogor.place_names) == ("prov-jabar", "32.71", ["Bogor"])
+    assert config.agency("kota-bogor--dprd").parent == "kota-bogor"
+    assert config.agency("kota-surakarta").place_names == ["Surakarta", "Solo"]  # the operator's addition
+
+
+def test_an_unknown_region_override_names_the_entry(tmp_path):
+    from monitor.config import parse_config
+    from monitor.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"regions\[0\] \(id='kota-atlantis'\): id: not a generated"):
+        parse_config({"agencies": [], "regions": [{"id": "kota-atlantis", "place_names": ["Atlantis"]}]}, "feeds.yaml")

@@ -41,7 +41,7 @@ def write_config(tmp_path, server, n_articles=6, delay=0.0, **settings):
     raw = shipped_register()
     config = {"settings": {**TEST_SETTINGS, "extract_workers": 1, **settings},
               "feeds": [{"name": "uji", "url": server.url("/rss"), "outlet": "Warta Uji"}],
-              "agencies": raw["agencies"], "topics": raw["topics"]}
+              "agencies": raw["agencies"], "regions": raw.get("regions", []), "topics": raw["topics"]}
     path = tmp_path / "feeds.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     return {"MONITOR_CONFIG": str(path), "MONITOR_DB": str(tmp_path / "data" / "monitor.duckdb")}

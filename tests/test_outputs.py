@@ -177,3 +177,38 @@ def test_report_is_self_contained_escaped_and_has_charts(con, tmp_path):
     assert "=HYPERLINK(&quot;http://evil.example.com&quot;" in page  # escaped text, not markup
     assert "Lonjakan:</b> 2026-11-24" in page and "Komisi Pemberantasan Korupsi" in page
     assert "width=device-width" in page
+
+
+def test_units_roll_up_into_their_parent_or_show_alone(tmp_path):
+    """A Polres mention counts for Polri unless Polri is named in the same article; --no-units shows each alone;
+    two units of one parent in one article are one article for the parent, with the more negative tone."""
+    store = Store(tmp_path / "u.duckdb")
+    day = dt.datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
+    rows = {"articles": [], "mentions": [], "mention_tone": []}
+    for aid, agency, tone in (("a1", "polri-polres", "negative"), ("a2", "polri-polres", "neutral"), ("a2", "polri", "positive"),
+                              ("a3", "polri-polres", "neutral"), ("a3", "polri-polda", "negative")):
+        if aid not in {a["article_id"] for a in rows["articles"]}:
+            rows["articles"].append({"article_id": aid, "url": f"https://contoh.test/{aid}", "title": aid, "status": "ok",
+                                     "published_at": day, "fetched_at": day, "cluster_id": aid, "outlet": "Uji"})
+        rows["mentions"].append({"article_id": aid, "agency_id": agency, "mention_count": 1})
+        p_negative = {"negative": 0.8, "neutral": 0.1, "positive": 0.05}[tone]
+        rows["mention_tone"].append({"article_id": aid, "agency_id": agency, "model_version": "v1", "tone": tone,
+                                     "p_negative": p_negative, "p_neutral": 0.1, "p_positive": 0.1, "analyzed_at": day})
+    agencies = [{"agency_id": "polri", "name": "Polri"}, {"agency_id": "polri-polres", "name": "Polres", "parent": "polri"},
+                {"agency_id": "polri-polda", "name": "Polda", "parent": "polri"}]
+    store.write(batch(**rows, agencies=agencies))
+    con = read_only_connection(str(tmp_path / "u.duckdb"))
+    try:
+        daily = {r[0]: r[1:] for r in con.execute("SELECT agency_id, mentions, negative, positive FROM agency_daily").fetchall()}
+        assert daily["polri"] == (3, 2, 1)  # a1 via Polres, a2 itself (positive), a3 once (its most negative unit)
+        assert daily["polri-polres"] == (3, 1, 0)
+        alone = dict(con.execute("SELECT agency_id, mentions FROM agency_daily_direct").fetchall())
+        assert alone == {"polri": 1, "polri-polres": 3, "polri-polda": 1}
+        assert con.execute("SELECT via FROM agency_mentions WHERE agency_id = 'polri' AND article_id = 'a3'").fetchall() == [("polri-polda",)]
+        since, until = dt.date(2026, 11, 24), dt.date(2026, 11, 25)
+        columns, rolled = run_named(con, "daily", "polri", since, until)
+        assert rolled[0][columns.index("mentions")] == 3
+        columns, direct = run_named(con, "daily", "polri", since, until, units=False)
+        assert direct[0][columns.index("mentions")] == 1
+    finally:
+        con.close()

@@ -1,11 +1,8 @@
 """The analysis stage: tone of each article (title + lead), tone toward each agency it mentions (from the mention
 sentences), and topics. Every text is embedded once per run (EmbeddingCache); the heads read those vectors.
 
-Agency tone aggregation rule: each mention sentence gets class probabilities p_i with confidence c_i = max(p_i),
-halved when the sentence's own label is neutral; the agency's probabilities are Σ c_i p_i / Σ c_i and its label
-is the argmax. Confident sentences weigh more, and in news most sentences around a criticism or a compliment are
-neutral reporting ("Komdigi memblokir 12.000 situs", "Komdigi berjanji memperbaiki"): at full weight they would
-drown the one sentence that carries the tone ("pengaduan di Komdigi lambat dan tidak transparan").
+Agency tone: each mention sentence is scored toward the agency, and the sentences' probabilities are combined by
+the rule in settings.analysis.aggregation (monitor/analysis/aggregate.py: `weighted`, `mean` or `polar`).
 
 Topics are zero-shot: cosine similarity between the article (title + lead, "query: ") and each topic's text
 ("query: <name>: <description>"), plus 0.02 for each topic keyword found in the title or lead (at most 0.06).
@@ -18,16 +15,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from monitor.analysis.aggregate import aggregator, weighted
 from monitor.analysis.engines import EmbeddingCache
 from monitor.analysis.heads import LinearHead
 from monitor.records import ArticleAnalysisRow, ArticleRow, Batch, MentionRow, MentionToneRow
 
-NEUTRAL_WEIGHT = 0.5
 KEYWORD_BOOST = 0.02
 MAX_BOOST = 0.06
 
@@ -120,9 +118,11 @@ class Analyzer:
     """Scores texts and articles: one embedding cache, a sentiment classifier and the topic model."""
 
     def __init__(self, engine, sentiment, topics=None, topic_threshold: float = 0.80, topic_margin: float = 0.03,
-                 cache: EmbeddingCache | None = None, target_names: dict[str, str] | None = None):
+                 cache: EmbeddingCache | None = None, target_names: dict[str, str] | None = None,
+                 aggregation: Callable[[np.ndarray], np.ndarray] = weighted):
         self.cache = cache or EmbeddingCache(engine)
         self.target_names = target_names or {}
+        self._aggregate = aggregation
         self.engine = engine
         self.sentiment = HeadSentiment(sentiment, self.cache) if isinstance(sentiment, LinearHead) else sentiment
         self.topics = TopicModel.from_config(topics, self.cache, topic_threshold, topic_margin) if topics else None
@@ -149,12 +149,9 @@ class Analyzer:
         return self.sentiment.classes[int(np.argmax(probs))]
 
     def aggregate(self, probs: np.ndarray) -> np.ndarray:
-        """Confidence-weighted mean; sentences whose own label is neutral count half (see the module docstring)."""
-        confidence = probs.max(axis=1)
-        if "neutral" in self.sentiment.classes:
-            neutral = probs.argmax(axis=1) == list(self.sentiment.classes).index("neutral")
-            confidence = np.where(neutral, NEUTRAL_WEIGHT * confidence, confidence)
-        return (probs * confidence[:, None]).sum(0) / confidence.sum()
+        """The article's probabilities toward an agency from its mention sentences' (monitor/analysis/aggregate.py;
+        the rule is settings.analysis.aggregation)."""
+        return self._aggregate(probs)
 
     def topics_of(self, texts: list[str]) -> list[list[tuple[str, float]]]:
         if not self.topics or not texts:
@@ -226,7 +223,8 @@ def build_analyzer(settings, topics, agencies=()) -> Analyzer:
         sentiment = load_tone_model(resolve_model_path(analysis.tone_model), analysis.tone_runtime, analysis.device,
                                     analysis.batch_size)
         return Analyzer(engine, sentiment, topics, analysis.topic_threshold, analysis.topic_margin,
-                        target_names=target_names(agencies))
+                        target_names=target_names(agencies),
+                        aggregation=aggregator(analysis.aggregation, analysis.aggregation_threshold))
     if analysis.sentiment == "hf-classifier":
         if not analysis.classifier_model:
             raise RuntimeError("analysis.sentiment is hf-classifier but analysis.classifier_model is not set")

@@ -1,7 +1,9 @@
 """Trend views (created by the schema migrations marked `@views`, documented in docs/schema.md).
 
 - `current_tone`: mention_tone rows of the newest model version only.
-- `agency_mentions`: one row per (agency, article) with its local day, story cluster, outlet and tone.
+- `agency_mentions`: one row per (agency, article) with its local day, story cluster, outlet and tone, units
+  rolled up into their parents (`direct` false, `via` the unit); `agency_mentions_direct`: the agencies alone.
+  Every view below exists rolled up and alone (`…_direct`).
 - `agency_daily`: per agency per local day: mentions, unique stories, tone counts, net tone = (pos − neg) / toned.
 - `share_of_voice`: each agency's share of all agency mentions per day.
 - `agency_topic_daily`: topics of the articles that mention each agency, per day.
@@ -20,6 +22,8 @@ Only the latest model version's tone is counted (a re-analysis in progress never
 """
 
 from __future__ import annotations
+
+import re
 
 LOCAL_DAY = "a.local_day"  # stored at write time (store.LOCAL_DAY_SQL): a plain column lets day filters skip row groups
 
@@ -55,46 +59,83 @@ def spikes_sql(source: str, first_ctes: str = "", extra_where: str = "") -> str:
     FROM scored WHERE ((mentions >= 5 AND volume_z >= 3.5) OR (toned >= 5 AND coalesce(negative_z, 0) >= 3.5)){extra_where}"""
 
 
-VIEWS = f"""
-CREATE OR REPLACE VIEW current_tone AS
-    SELECT * FROM mention_tone WHERE model_version = (SELECT max_by(model_version, analyzed_at) FROM mention_tone);
-CREATE OR REPLACE VIEW agency_mentions AS
-    SELECT m.agency_id, m.article_id, a.cluster_id, a.title, a.url, a.outlet, {LOCAL_DAY} AS day,
-           coalesce(a.published_at, a.fetched_at) AS ts, t.tone, t.p_negative, t.p_positive, m.in_title
-    FROM mentions m JOIN articles a USING (article_id) LEFT JOIN current_tone t USING (article_id, agency_id);
-CREATE OR REPLACE VIEW agency_daily AS
+def derived_views(suffix: str) -> str:
+    """The views built on `agency_mentions{suffix}`: rolled up (suffix "") or the agencies alone ("_direct")."""
+    return f"""
+CREATE OR REPLACE VIEW agency_daily{suffix} AS
     SELECT agency_id, day, count(*) AS mentions, count(DISTINCT cluster_id) AS stories,
            count(*) FILTER (tone = 'positive') AS positive, count(*) FILTER (tone = 'neutral') AS neutral,
            count(*) FILTER (tone = 'negative') AS negative, count(tone) AS toned,
            round((count(*) FILTER (tone = 'positive') - count(*) FILTER (tone = 'negative')) / nullif(count(tone), 0), 3) AS net_tone
-    FROM agency_mentions GROUP BY agency_id, day;
-CREATE OR REPLACE VIEW share_of_voice AS
+    FROM agency_mentions{suffix} GROUP BY agency_id, day;
+CREATE OR REPLACE VIEW share_of_voice{suffix} AS
     SELECT agency_id, day, mentions, round(mentions / sum(mentions) OVER (PARTITION BY day), 4) AS share
-    FROM agency_daily;
-CREATE OR REPLACE VIEW agency_topic_daily AS
+    FROM agency_daily{suffix};
+CREATE OR REPLACE VIEW agency_topic_daily{suffix} AS
     SELECT agency_id, day, topic_id, count(*) AS articles FROM (
         SELECT am.agency_id, am.day, unnest(x.topics) AS topic_id
-        FROM agency_mentions am JOIN article_analysis x USING (article_id)) GROUP BY ALL;
-CREATE OR REPLACE VIEW agency_outlets AS
+        FROM agency_mentions{suffix} am JOIN article_analysis x USING (article_id)) GROUP BY ALL;
+CREATE OR REPLACE VIEW agency_outlets{suffix} AS
     SELECT agency_id, day, outlet, count(*) AS mentions, count(tone) FILTER (tone = 'negative') AS negative
-    FROM agency_mentions GROUP BY ALL;
-CREATE OR REPLACE VIEW agency_stories AS
+    FROM agency_mentions{suffix} GROUP BY ALL;
+CREATE OR REPLACE VIEW agency_stories{suffix} AS
     SELECT agency_id, cluster_id, min(day) AS day, arg_min(title, ts) AS title, arg_min(url, ts) AS url,
            arg_min(outlet, ts) AS first_outlet, count(*) AS articles, count(DISTINCT outlet) AS outlets,
            mode(tone) AS tone, round(avg(p_negative), 3) AS p_negative, round(avg(p_positive), 3) AS p_positive,
            bool_or(in_title) AS in_title
-    FROM agency_mentions GROUP BY agency_id, cluster_id;
-CREATE OR REPLACE VIEW agency_weekly AS
+    FROM agency_mentions{suffix} GROUP BY agency_id, cluster_id;
+CREATE OR REPLACE VIEW agency_weekly{suffix} AS
     WITH w AS (
         SELECT agency_id, strftime(day, '%G-W%V') AS week, count(*) AS mentions, count(DISTINCT cluster_id) AS stories,
                count(*) FILTER (tone = 'positive') AS positive, count(*) FILTER (tone = 'neutral') AS neutral,
                count(*) FILTER (tone = 'negative') AS negative, count(tone) AS toned
-        FROM agency_mentions GROUP BY ALL)
+        FROM agency_mentions{suffix} GROUP BY ALL)
     SELECT *, round((positive - negative) / nullif(toned, 0), 3) AS net_tone,
            mentions - lag(mentions) OVER (PARTITION BY agency_id ORDER BY week) AS mentions_change,
            round((positive - negative) / nullif(toned, 0)
                  - lag((positive - negative) / nullif(toned, 0)) OVER (PARTITION BY agency_id ORDER BY week), 3) AS net_tone_change
     FROM w;
-CREATE OR REPLACE VIEW agency_spikes AS
-{spikes_sql("SELECT agency_id, day, mentions, negative, toned FROM agency_daily")};
+CREATE OR REPLACE VIEW agency_spikes{suffix} AS
+{spikes_sql(f"SELECT agency_id, day, mentions, negative, toned FROM agency_daily{suffix}")};
 """
+
+
+# Units (an eselon-I unit, a police command, a regional office or parliament) have a `parent` in `agencies`.
+# agency_mentions_direct: every (agency, article) the matcher found. agency_mentions (rolled up): those rows plus,
+# for each unit's row, a row for its parent unless the parent is named in that article itself; when several units
+# of one parent are named, the parent's row takes the tone of the most negative one (PR reads the worst first).
+VIEWS = f"""
+CREATE OR REPLACE VIEW current_tone AS
+    SELECT * FROM mention_tone WHERE model_version = (SELECT max_by(model_version, analyzed_at) FROM mention_tone);
+CREATE OR REPLACE VIEW agency_mentions_direct AS
+    SELECT m.agency_id, m.article_id, a.cluster_id, a.title, a.url, a.outlet, {LOCAL_DAY} AS day,
+           coalesce(a.published_at, a.fetched_at) AS ts, t.tone, t.p_negative, t.p_positive, m.in_title,
+           true AS direct, NULL::VARCHAR AS via
+    FROM mentions m JOIN articles a USING (article_id) LEFT JOIN current_tone t USING (article_id, agency_id);
+CREATE OR REPLACE VIEW agency_mentions AS
+    SELECT * FROM agency_mentions_direct
+    UNION ALL
+    SELECT g.parent AS agency_id, d.article_id,
+           arg_max(d.cluster_id, coalesce(d.p_negative, 0)) AS cluster_id, arg_max(d.title, coalesce(d.p_negative, 0)) AS title,
+           arg_max(d.url, coalesce(d.p_negative, 0)) AS url, arg_max(d.outlet, coalesce(d.p_negative, 0)) AS outlet,
+           arg_max(d.day, coalesce(d.p_negative, 0)) AS day, arg_max(d.ts, coalesce(d.p_negative, 0)) AS ts,
+           arg_max(d.tone, coalesce(d.p_negative, 0)) AS tone, max(d.p_negative) AS p_negative,
+           arg_max(d.p_positive, coalesce(d.p_negative, 0)) AS p_positive, bool_or(d.in_title) AS in_title,
+           false AS direct, arg_max(d.agency_id, coalesce(d.p_negative, 0)) AS via
+    FROM agency_mentions_direct d JOIN agencies g ON g.agency_id = d.agency_id
+    WHERE g.parent IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM mentions own WHERE own.article_id = d.article_id AND own.agency_id = g.parent)
+    GROUP BY g.parent, d.article_id;
+{derived_views("")}
+{derived_views("_direct")}
+"""
+
+
+_ROLLED_UP = re.compile(r"\b(agency_mentions|agency_daily|share_of_voice|agency_topic_daily|agency_outlets|agency_stories|"
+                        r"agency_weekly|agency_spikes)\b(?!_direct)")
+
+
+def views_for(sql: str, units: bool) -> str:
+    """`sql` reading the rolled-up views (units counted for their parents) or, with units=False, the agencies alone
+    (the same views with `_direct`). Only for the project's own queries, never for user SQL."""
+    return sql if units else _ROLLED_UP.sub(r"\1_direct", sql)

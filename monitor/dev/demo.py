@@ -73,7 +73,7 @@ def demo_config(base_config_path: str | None, feeds: list[dict]):
             break
     settings = dict(raw.get("settings", {}))
     settings.update(allow_private_networks=True, per_host_gap_s=0.0, extract_workers=1)
-    return parse_config({"settings": settings, "feeds": feeds, "agencies": raw.get("agencies", []),
+    return parse_config({"settings": settings, "feeds": feeds, "agencies": raw.get("agencies", []), "regions": raw.get("regions", []),
                          "topics": raw.get("topics", [])}, "demo")
 
 

@@ -28,6 +28,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from monitor.config import AgencyConfig
+from monitor.ingest.regional import RegionalMatcher
+from monitor.register import GENERATED_TYPES
 
 PROVINCE_PREFIXES = ("Pemerintah Provinsi", "Pemprov", "Pemda", "Gubernur", "Wakil Gubernur", "Wagub", "Sekda Provinsi", "Sekda")
 URL_RE = re.compile(r"(?:https?://|www\.)\S+|\b[\w.-]+@[\w-]+\.[\w.]+|\b[\w-]+(?:\.[\w-]+)*\.(?:go\.id|co\.id|com|id|net|org)(?:/\S*)?", re.I)
@@ -39,8 +41,15 @@ FOREIGN = re.compile(r"\s+(?:Amerika(?: Serikat)?|AS|Rusia|Mesir|China|Tiongkok|
                      r"Prancis|Perancis|Jerman|Australia|Malaysia|Singapura|Finlandia|Yunani|Kongo|Israel|Palestina|Iran|"
                      r"Irak|Suriah|Arab Saudi|Saudi|India|Pakistan|Filipina|Thailand|Vietnam|Belanda|Ukraina|Turki|Yordania|"
                      r"Jordania|Sudan|Afghanistan|Myanmar|Kanada|Brasil|Italia|Spanyol|Swedia|Norwegia|Denmark|Polandia|"
-                     r"Timor Leste|Brunei|Selandia Baru|Qatar|Lebanon|Libya|Nigeria|Kenya|Zimbabwe|Venezuela|Meksiko|Argentina)\b")
-FOREIGN_APPLIES_TO = ("name", "leader_title", "former_name", "alias")
+                     r"Timor Leste|Brunei|Selandia Baru|Qatar|Lebanon|Libya|Nigeria|Kenya|Zimbabwe|Venezuela|Meksiko|Argentina|"
+                     r"Bangladesh|Sri Lanka|Nepal|Kamboja|Laos|Mongolia|Kuba|Chili|Peru|Kolombia|Ethiopia|Somalia|"
+                     r"Bahrain|Kuwait|Oman|Uni Emirat Arab|UEA|Azerbaijan|Kazakhstan|Uzbekistan|Austria|Swiss|Belgia|"
+                     r"Portugal|Yaman|Maroko|Aljazair|Tunisia|Taiwan|Hong Kong|Singapura|ASEAN)\b")
+FOREIGN_APPLIES_TO = ("name", "leader_title", "former_name", "alias", "abbreviation", "holder")
+# "mantan Bupati X", "eks Kapolres", "purnawirawan Kasad", "calon Wali Kota X": a former holder of the office or a
+# candidate for it, not the body (a title form right after one of these words does not count).
+FORMER_HOLDER = re.compile(r"(?:\b(?:[Mm]antan|[Ee]ks|[Bb]ekas|[Pp]urnawirawan|[Ee]x|[Cc]alon|[Bb]akal\s+[Cc]alon)\s+(?:[Ww]akil\s+)?|\beks-)$")
+TITLE_KINDS = ("leader_title", "holder", "abbreviation", "regional_form")
 
 
 @dataclass(frozen=True)
@@ -48,8 +57,18 @@ class SurfaceForm:
     agency_id: str
     text: str
     case_sensitive: bool
-    kind: str  # name | alias | abbreviation | leader_title | former_name | province_form
-    until: dt.date | None = None
+    kind: str  # name | alias | abbreviation | leader_title | former_name | province_form | holder | regional_form
+    until: dt.date | None = None  # former_name: used after this day is a legacy name; holder: the term's end
+    since: dt.date | None = None  # holder: the term's start
+
+    def valid_on(self, day: dt.date | None) -> bool:
+        """A holder's form ("Presiden Joko Widodo") names the office only during the term; with no date, only a
+        holder still in office counts (a former president is not the presidency)."""
+        if self.kind != "holder":
+            return True
+        if day is None:
+            return self.until is None
+        return (self.since is None or self.since <= day) and (self.until is None or day < self.until)
 
 
 @dataclass
@@ -83,6 +102,15 @@ def surface_forms(agency: AgencyConfig, place_names: Iterable[str] = ()) -> list
         if text.startswith("Kementerian "):  # a very common misspelling in news
             forms.append(SurfaceForm(agency.id, "Kementrian " + text[len("Kementerian "):], sensitive, kind, until))
 
+    if agency.type in GENERATED_TYPES:  # government forms come from the place names (monitor/ingest/regional.py)
+        for alias in agency.aliases:
+            add(alias, "alias")
+        return forms
+    for holder in agency.holders:
+        for title in agency.holder_titles:
+            for name in (holder.name, *holder.short):
+                text = f"{title} {' '.join(name.split())}"
+                forms.append(SurfaceForm(agency.id, text, True, "holder", holder.until, holder.since))
     if agency.type == "provinsi":
         add(agency.name, "name", case_sensitive=False)
         for place in place_names:
@@ -103,6 +131,13 @@ def surface_forms(agency: AgencyConfig, place_names: Iterable[str] = ()) -> list
     return forms
 
 
+def _add_form(index: dict[str, list[SurfaceForm]], key: str, form: SurfaceForm) -> None:
+    """First form of a text wins (as the register lists them), except that holder terms add up."""
+    forms = index.setdefault(key, [])
+    if not forms or (form.kind == "holder" and all(f.kind == "holder" and f.agency_id == form.agency_id for f in forms)):
+        forms.append(form)
+
+
 def _pattern(form: SurfaceForm) -> str:
     parts = [re.escape(p) for p in form.text.split(" ")]
     body = r"\s+".join(parts)
@@ -117,15 +152,16 @@ class AgencyMatcher:
         self.forms: list[SurfaceForm] = []
         for agency in agencies:
             self.forms.extend(surface_forms(agency, province_places.get(agency.id, [])))
-        self._exact: dict[str, SurfaceForm] = {}
-        self._folded: dict[str, SurfaceForm] = {}
+        # text -> its forms (several only for office holders with more than one term: "Wapres Jusuf Kalla")
+        self._exact: dict[str, list[SurfaceForm]] = {}
+        self._folded: dict[str, list[SurfaceForm]] = {}
         for form in self.forms:
             key = form.text
             if form.case_sensitive:
-                self._exact.setdefault(key, form)
-                self._exact.setdefault(key.upper(), form)
+                for variant in dict.fromkeys((key, key.upper())):
+                    _add_form(self._exact, variant, form)
             else:
-                self._folded.setdefault(key.casefold(), form)
+                _add_form(self._folded, key.casefold(), form)
         # Longest first so the regex alternation prefers "Wamenkeu" over "Menkeu" at the same position.
         ordered = sorted({(_pattern(f), len(f.text)) for f in self.forms} | {
             (re.escape(f.text.upper()).replace(r"\ ", r"\s+"), len(f.text)) for f in self.forms if f.case_sensitive
@@ -136,23 +172,28 @@ class AgencyMatcher:
         self._excludes: dict[str, list[re.Pattern]] = {
             a.id: [re.compile(p) for p in a.exclude_phrases] for a in agencies if a.exclude_phrases
         }
+        self._regional = RegionalMatcher(agencies)
 
-    def _lookup(self, matched: str) -> SurfaceForm | None:
+    def _lookup(self, matched: str, day: dt.date | None) -> SurfaceForm | None:
         text = " ".join(matched.split())
-        return self._exact.get(text) or self._folded.get(text.casefold())
+        forms = self._exact.get(text) or self._folded.get(text.casefold()) or []
+        return next((form for form in forms if form.valid_on(day)), None)
 
-    def find(self, text: str) -> list[tuple[int, int, SurfaceForm]]:
-        """(start, end, form) of every mention in `text`, URLs masked, exclusions applied."""
+    def find(self, text: str, day: dt.date | None = None) -> list[tuple[int, int, SurfaceForm]]:
+        """(start, end, form) of every mention in `text`, URLs masked, exclusions applied; `day` (the article's
+        date) decides which office holder a "Presiden <name>" names."""
         if not text:
             return []
         masked = URL_RE.sub(lambda m: " " * len(m.group(0)), text)
         found = []
         excluded_spans: dict[str, list[tuple[int, int]]] = {}
         for match in self._regex.finditer(masked):
-            form = self._lookup(match.group(1))
+            form = self._lookup(match.group(1), day)
             if form is None:
                 continue
             if form.kind in FOREIGN_APPLIES_TO and FOREIGN.match(masked, match.end()):
+                continue
+            if form.kind in TITLE_KINDS and FORMER_HOLDER.search(masked, max(0, match.start() - 30), match.start()):
                 continue
             patterns = self._excludes.get(form.agency_id)
             if patterns:
@@ -161,7 +202,13 @@ class AgencyMatcher:
                 if any(s < match.end() and match.start() < e for s, e in excluded_spans[form.agency_id]):
                     continue
             found.append((match.start(), match.end(), form))
-        return found
+        taken = [(s, e) for s, e, _ in found]
+        for hit in self._regional.find(masked):
+            if FORMER_HOLDER.search(masked, max(0, hit.start - 30), hit.start):
+                continue
+            if not any(s < hit.end and hit.start < e for s, e in taken):
+                found.append((hit.start, hit.end, SurfaceForm(hit.agency_id, hit.text, True, "regional_form")))
+        return sorted(found, key=lambda item: (item[0], item[1]))
 
     def mentions(self, title: str | None, text: str | None, published_at: dt.datetime | None = None,
                  lead_sentences: int = 2, max_sentences: int = 20) -> list[AgencyMention]:
@@ -178,11 +225,11 @@ class AgencyMatcher:
                 mention.legacy_name = True
             return mention
 
-        for _s, _e, form, counted in _defined_once(title or "", self.find(title or "")):
+        for _s, _e, form, counted in _defined_once(title or "", self.find(title or "", day)):
             record(form, counted).in_title = True
         sentences = split_sentences(text or "")
         for index, sentence in enumerate(sentences):
-            for _s, _e, form, counted in _defined_once(sentence, self.find(sentence)):
+            for _s, _e, form, counted in _defined_once(sentence, self.find(sentence, day)):
                 mention = record(form, counted)
                 if index < lead_sentences:
                     mention.in_lead = True

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from monitor.db.views import views_for
 from monitor.localtime import LocalTime
 
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -64,32 +65,36 @@ def story_columns(local: LocalTime) -> list[str]:
 
 
 def weekly_rows(con: duckdb.DuckDBPyConnection, week: Week, agencies: list[str] | None,
-                local: LocalTime | None = None) -> tuple[list[dict], list[dict]]:
+                local: LocalTime | None = None, units: bool = True) -> tuple[list[dict], list[dict]]:
     """(summary rows, story rows) for the week; only agencies with mentions unless `agencies` names them.
 
     Set-based: a fixed number of queries whatever the number of agencies, each filtered by day first (the export
-    over a 1,000,000-article history is measured in benchmarks/queries_scale.py)."""
+    over a 1,000,000-article history is measured in benchmarks/queries_scale.py). `units`: a unit's articles count
+    for its parent too (default), or each agency alone."""
     from monitor.outputs.queries import run_named
+
+    def sql(text: str) -> str:
+        return views_for(text, units)
 
     prev = Week("prev", week.start - dt.timedelta(days=7))
     names = dict(con.execute("SELECT agency_id, name FROM agencies").fetchall())
     wanted = agencies or [r[0] for r in con.execute(
-        "SELECT DISTINCT agency_id FROM agency_daily WHERE day >= ? AND day < ? ORDER BY 1", [week.start, week.end]).fetchall()]
+        sql("SELECT DISTINCT agency_id FROM agency_daily WHERE day >= ? AND day < ? ORDER BY 1"), [week.start, week.end]).fetchall()]
     # stories are counted over the whole week: a story picked up on two days is one story
-    totals = {(agency, this_week): [int(v) for v in rest] for agency, this_week, *rest in con.execute(
+    totals = {(agency, this_week): [int(v) for v in rest] for agency, this_week, *rest in con.execute(sql(
         "SELECT agency_id, day >= ? AS this_week, count(*), count(DISTINCT cluster_id), count(*) FILTER (tone = 'positive'), "
         "count(*) FILTER (tone = 'neutral'), count(*) FILTER (tone = 'negative'), count(tone) FROM agency_mentions "
-        "WHERE day >= ? AND day < ? AND agency_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY 1, 2",
+        "WHERE day >= ? AND day < ? AND agency_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY 1, 2"),
         [week.start, prev.start, week.end, wanted]).fetchall()}
     topics: dict[str, list[str]] = {}
-    for agency, topic, n in con.execute(
+    for agency, topic, n in con.execute(sql(
             "SELECT agency_id, topic_id, n FROM (SELECT agency_id, topic_id, sum(articles) AS n, row_number() OVER "
             "(PARTITION BY agency_id ORDER BY sum(articles) DESC, topic_id) AS rank FROM agency_topic_daily "
             "WHERE day >= ? AND day < ? AND agency_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY agency_id, topic_id) WHERE rank <= 3 "
-            "ORDER BY agency_id, rank", [week.start, week.end, wanted]).fetchall():
+            "ORDER BY agency_id, rank"), [week.start, week.end, wanted]).fetchall():
         topics.setdefault(agency, []).append(f"{topic} ({n})")
     spike_days: dict[str, list[str]] = {}
-    columns, rows = run_named(con, "spikes", None, week.start, week.end)
+    columns, rows = run_named(con, "spikes", None, week.start, week.end, units)
     for row in rows:
         spike = dict(zip(columns, row))
         spike_days.setdefault(spike["agency_id"], []).append(str(spike["day"]))
@@ -111,14 +116,14 @@ def weekly_rows(con: duckdb.DuckDBPyConnection, week: Week, agencies: list[str] 
             "top_topics": "; ".join(topics.get(agency, [])), "spike_days": "; ".join(spike_days.get(agency, []))})
     stories = []
     if wanted:
-        cursor = con.execute(
+        cursor = con.execute(sql(
             "WITH wk AS (SELECT * FROM agency_mentions WHERE day >= ? AND day < ? AND agency_id IN (SELECT unnest(?::VARCHAR[]))), "
             "carried AS (SELECT agency_id, cluster_id, count(DISTINCT outlet) AS outlets FROM agency_mentions "
             "            WHERE cluster_id IN (SELECT cluster_id FROM wk) GROUP BY ALL) "
             "SELECT wk.ts, wk.agency_id, wk.outlet, wk.title, wk.url, wk.tone, wk.p_negative, wk.p_positive, x.topics, "
             "c.outlets FROM wk LEFT JOIN article_analysis x USING (article_id) "
             "LEFT JOIN carried c ON c.agency_id = wk.agency_id AND c.cluster_id = wk.cluster_id "
-            "ORDER BY wk.agency_id, wk.ts, wk.url", [week.start, week.end, wanted])
+            "ORDER BY wk.agency_id, wk.ts, wk.url"), [week.start, week.end, wanted])
         for ts, agency, outlet, title, url, tone, p_neg, p_pos, topic_ids, outlets in cursor.fetchall():
             stories.append({"date_local": (local or LocalTime()).local(ts).strftime("%Y-%m-%d %H:%M"), "agency_id": agency, "outlet": outlet,
                             "title": title, "url": url, "tone_toward_agency": tone,
@@ -144,11 +149,12 @@ def file_stem(week: Week, agencies: list[str] | None, generated: dt.datetime) ->
 
 
 def write_weekly(con: duckdb.DuckDBPyConnection, week: Week, agencies: list[str] | None, out_dir: str | Path,
-                 fmt: str = "csv", now: dt.datetime | None = None, local: LocalTime | None = None) -> list[Path]:
+                 fmt: str = "csv", now: dt.datetime | None = None, local: LocalTime | None = None,
+                 units: bool = True) -> list[Path]:
     """Write the week's export; returns the files written. Raises ValueError for an unknown format."""
     local = local or LocalTime()
     generated = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
-    summary, stories = weekly_rows(con, week, agencies, local)
+    summary, stories = weekly_rows(con, week, agencies, local, units)
     headers = {"summary": SUMMARY_COLUMNS, "stories": story_columns(local)}
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

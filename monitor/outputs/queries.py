@@ -12,7 +12,7 @@ import datetime as dt
 
 import duckdb
 
-from monitor.db.views import spikes_sql
+from monitor.db.views import spikes_sql, views_for
 
 # The named query computes the same rule over the period and the 28 days before it only (fast on years of history).
 # Parameters are numbered ($1 agency, $2 agency, $3 since, $4 until) and compared directly with columns, so the
@@ -66,11 +66,13 @@ NAMED: dict[str, tuple[str, str]] = {
 }
 
 
-def run_named(con: duckdb.DuckDBPyConnection, name: str, agency: str | None, since: dt.date, until: dt.date):
-    """(column names, rows) of a named query; parameters are bound."""
+def run_named(con: duckdb.DuckDBPyConnection, name: str, agency: str | None, since: dt.date, until: dt.date,
+              units: bool = True) -> tuple[list[str], list[tuple]]:
+    """(column names, rows) of a named query; parameters are bound. `units`: count each unit (an office, a
+    command, a regional parliament) for its parent as well (default), or show every agency alone."""
     if name not in NAMED:
         raise KeyError(f"unknown query {name!r}; known: {', '.join(NAMED)}")
-    cursor = con.execute(NAMED[name][1], [agency, agency, since, until])
+    cursor = con.execute(views_for(NAMED[name][1], units), [agency, agency, since, until])
     return [d[0] for d in cursor.description], cursor.fetchall()
 
 

@@ -10,6 +10,7 @@ import html
 import io
 from pathlib import Path
 
+from monitor.db.views import views_for
 from monitor.localtime import LocalTime
 from monitor.outputs.export import Week, weekly_rows
 
@@ -65,11 +66,11 @@ def _link(url: str | None, text: str) -> str:
 
 
 def render_weekly(con, week: Week, agencies: list[str] | None, now: dt.datetime | None = None,
-                  local: LocalTime | None = None) -> str:
+                  local: LocalTime | None = None, units: bool = True) -> str:
     """The report as one HTML string (days, weeks and the generation time in the local zone)."""
     local = local or LocalTime()
     generated = local.local(now or dt.datetime.now(dt.UTC))
-    summary, _ = weekly_rows(con, week, agencies, local)
+    summary, _ = weekly_rows(con, week, agencies, local, units)
     parts = [f"<!doctype html><html lang='id'><head><meta charset='utf-8'><meta name='viewport' content='width=device-width, initial-scale=1'>"
              f"<title>Laporan mingguan {html.escape(week.label)}</title><style>{CSS}</style></head><body><main>",
              f"<h1>Laporan pemberitaan mingguan {html.escape(week.label)}</h1>",
@@ -81,9 +82,9 @@ def render_weekly(con, week: Week, agencies: list[str] | None, now: dt.datetime 
     days = [start + dt.timedelta(days=i) for i in range((week.end - start).days)]
     for row in summary:
         agency = row["agency_id"]
-        daily = {d: (m, p, n, g, t, nt) for d, m, p, n, g, t, nt in con.execute(
+        daily = {d: (m, p, n, g, t, nt) for d, m, p, n, g, t, nt in con.execute(views_for(
             "SELECT day, mentions, positive, neutral, negative, toned, net_tone FROM agency_daily WHERE agency_id = ? "
-            "AND day >= ? AND day < ?", [agency, start, week.end]).fetchall()}
+            "AND day >= ? AND day < ?", units), [agency, start, week.end]).fetchall()}
         week_days = [d for d in days if d >= week.start]
         volume = _chart(week_days, {"Negatif": [daily.get(d, (0,) * 6)[3] for d in week_days],
                                     "Netral": [daily.get(d, (0,) * 6)[2] for d in week_days],
@@ -106,9 +107,9 @@ def render_weekly(con, week: Week, agencies: list[str] | None, now: dt.datetime 
         if row["spike_days"]:
             parts.append(f"<p class='spike'><b>Lonjakan:</b> {html.escape(row['spike_days'])} — volume atau porsi berita negatif "
                          "jauh di atas kebiasaan 28 hari sebelumnya.</p>")
-        stories = con.execute(
+        stories = con.execute(views_for(
             "SELECT title, url, first_outlet, outlets, tone, p_negative FROM agency_stories WHERE agency_id = ? AND day >= ? "
-            "AND day < ? ORDER BY (tone = 'negative') DESC, p_negative DESC, outlets DESC LIMIT 5",
+            "AND day < ? ORDER BY (tone = 'negative') DESC, p_negative DESC, outlets DESC LIMIT 5", units),
             [agency, week.start, week.end]).fetchall()
         if stories:
             parts.append("<p><b>Berita yang perlu dibaca lebih dulu:</b></p><ol>")
@@ -124,11 +125,11 @@ def render_weekly(con, week: Week, agencies: list[str] | None, now: dt.datetime 
 
 
 def write_weekly_report(con, week: Week, agencies: list[str] | None, out: str | Path, now: dt.datetime | None = None,
-                        local: LocalTime | None = None) -> Path:
+                        local: LocalTime | None = None, units: bool = True) -> Path:
     """Write the report to `out` (must end in .html, else ValueError); returns the path."""
     out = Path(out)
     if out.suffix.lower() != ".html":
         raise ValueError("the report file must end in .html")
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_weekly(con, week, agencies, now, local), encoding="utf-8")
+    out.write_text(render_weekly(con, week, agencies, now, local, units), encoding="utf-8")
     return out

@@ -16,6 +16,9 @@ the article's sentences in order, paragraphs flattened) or ``idner:<split>:<sent
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
+import hashlib
 import json
 import random
 import re
@@ -53,6 +56,7 @@ class NewsSentence:
     sentence_index: int  # position in the document (0 for idner)
     text: str
     previous: str        # the sentence before it in the same document ("" when none)
+    day: dt.date | None = None  # publication day (IndoSum ids start with a Unix time); None for idner
 
 
 @dataclass(frozen=True)
@@ -113,11 +117,18 @@ def read_conll(path: Path) -> Iterator[tuple[list[str], list[str]]]:
 def news_sentences(news_dir: Path) -> Iterator[NewsSentence]:
     """Every sentence of IndoSum (dev folds, deduplicated) and idner-news-2k, in a fixed order."""
     for article, sentences in read_indosum(news_dir / "indosum-dev"):
+        day = indosum_day(article["id"])
         for index, text in enumerate(sentences):
-            yield NewsSentence("indosum", article["id"], index, text, sentences[index - 1] if index else "")
+            yield NewsSentence("indosum", article["id"], index, text, sentences[index - 1] if index else "", day)
     for split in ("train", "dev", "test"):
         for index, (tokens, _tags) in enumerate(read_conll(news_dir / "idner-news-2k" / f"{split}.txt")):
             yield NewsSentence("idner", f"{split}:{index}", 0, detokenize(tokens), "")
+
+
+def indosum_day(article_id: str) -> dt.date | None:
+    """IndoSum ids start with the article's Unix time ("1490674536-mustahil-..."): its UTC day, or None."""
+    head = article_id.split("-", 1)[0]
+    return dt.datetime.fromtimestamp(int(head), dt.UTC).date() if head.isdigit() else None
 
 
 def keyword_hint(text: str) -> str:
@@ -134,7 +145,7 @@ def find_candidates(sentences: Iterable[NewsSentence], matcher) -> list[Candidat
     found: list[Candidate] = []
     for sentence in sentences:
         by_agency: dict[str, list[str]] = {}
-        for start, end, form in matcher.find(sentence.text):
+        for start, end, form in matcher.find(sentence.text, sentence.day):
             forms = by_agency.setdefault(form.agency_id, [])
             written = sentence.text[start:end]
             if written not in forms:
@@ -167,3 +178,87 @@ def select_per_document(candidates: list[Candidate], seed: int = 13,
         keyed = sorted(items, key=lambda c: (rank[c.hint], rng.random()))
         chosen.extend(sorted(keyed[:room], key=lambda c: (c.sentence_index, c.agency_id)))
     return chosen
+
+
+SPLIT_SHARES = (("test", 20), ("valid", 15), ("train", 65))  # percent of documents
+
+
+def split_of(source: str, doc_id: str) -> str:
+    """train / valid / test for a document, from a hash of "source:doc_id": stable when items are added, and a
+    document's items never straddle two splits (tone-guideline.md: split by article)."""
+    bucket = int(hashlib.sha1(f"{source}:{doc_id}".encode()).hexdigest()[:8], 16) % 100
+    for name, share in SPLIT_SHARES:
+        if bucket < share:
+            return name
+        bucket -= share
+    raise AssertionError("shares add up to 100")
+
+
+TONE_LABELS = ("negative", "neutral", "positive")
+
+
+@dataclass(frozen=True)
+class LabelledItem:
+    """One row of models/data/real_tone/labels.csv with its sentence text read back from ../shared/data/news."""
+
+    item_id: str
+    source: str
+    doc_id: str
+    sentence_index: int
+    agency_id: str
+    split: str
+    label: str  # negative | neutral | positive | not_body
+    text: str
+
+
+def read_labels(path: Path) -> list[dict[str, str]]:
+    """The label rows (ids and labels only; the sentence text is not in the repository)."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def labelled_items(labels_csv: Path, news_dir: Path, *, tone_only: bool = True) -> list[LabelledItem]:
+    """The corpus with texts. `tone_only` drops `not_body` rows (false mentions: no tone to learn). Raises
+    FileNotFoundError when ../shared/data/news is missing and KeyError naming an item whose sentence is gone."""
+    rows = read_labels(labels_csv)
+    wanted = {(r["source"], r["doc_id"], int(r["sentence_index"])) for r in rows}
+    texts = {(s.source, s.doc_id, s.sentence_index): s.text for s in news_sentences(news_dir)
+             if (s.source, s.doc_id, s.sentence_index) in wanted}
+    items = []
+    for r in rows:
+        if tone_only and r["label"] not in TONE_LABELS:
+            continue
+        key = (r["source"], r["doc_id"], int(r["sentence_index"]))
+        if key not in texts:
+            raise KeyError(f"{labels_csv}: no sentence for item {r['item_id']} in {news_dir}")
+        items.append(LabelledItem(r["item_id"], r["source"], r["doc_id"], int(r["sentence_index"]), r["agency_id"],
+                                  r["split"], r["label"], texts[key]))
+    return items
+
+
+def balanced_sample(items: list[LabelledItem], seed: int = 13) -> list[LabelledItem]:
+    """Equal numbers per class (the size of the rarest), drawn from `items` with a fixed seed."""
+    by_label: dict[str, list[LabelledItem]] = {}
+    for item in items:
+        by_label.setdefault(item.label, []).append(item)
+    size = min(len(v) for v in by_label.values())
+    rng = random.Random(seed)
+    return [x for label in sorted(by_label) for x in rng.sample(by_label[label], size)]
+
+
+NEWSMTSC_POLARITY = {2.0: "negative", 4.0: "neutral", 6.0: "positive"}
+
+
+def newsmtsc_rows(path: Path, seed: int = 13) -> list[tuple[str, str, str]]:
+    """(sentence, target mention, label) from a NewsMTSC JSON-lines file (Hamborg & Donnay, EACL 2021, MIT):
+    one target per sentence, drawn with a fixed seed so every sentence counts once."""
+    rng = random.Random(seed)
+    out = []
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            record = json.loads(line)
+            targets = [t for t in record["targets"] if t.get("polarity") in NEWSMTSC_POLARITY]
+            if targets:
+                target = rng.choice(targets)
+                out.append((record["sentence_normalized"], target["mention"], NEWSMTSC_POLARITY[target["polarity"]]))
+    return out

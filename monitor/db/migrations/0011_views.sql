@@ -1,0 +1,2 @@
+-- v11: units rolled up into their parents (agency_mentions), the agencies alone (…_direct views)
+-- @views
