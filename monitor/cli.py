@@ -138,6 +138,7 @@ def _print_summary(summary: Any) -> None:
         f"{summary.feeds_failed} failed\n"
         f"  articles: {summary.new_articles} new, {summary.duplicates} duplicates, "
         f"{summary.extraction_failures} extraction failures, {summary.pages_failed} page fetch failures, "
+        f"{summary.pages_deferred} deferred (host asked to wait), "
         f"{summary.analyzed} analysed\n"
         f"  elapsed: {summary.elapsed_s:.1f}s (" + (", ".join(f"{k} {v:.1f}s" for k, v in stages) or "nothing to do") + ")")
     for name, reason in summary.feed_failures[:20]:
@@ -301,6 +302,15 @@ def models_train(data: Path = typer.Option(Path("../shared/data/sentiment"), "--
                  train_on_real: bool = typer.Option(True, "--train-on-real/--no-train-on-real",
                                                     help="tone-e5: train on the real-news training split (else only validate and test on it)."),
                  newsmtsc: Path | None = typer.Option(None, "--newsmtsc", help="tone-e5: NewsMTSC folder to add to training."),
+                 real_class_balance: float = typer.Option(0.5, "--real-class-balance",
+                                                          help="tone-e5: weight real-news rows by (1/class share)**this."),
+                 init: Path | None = typer.Option(None, "--init", help="tone-e5: start from this trained model folder (a second stage)."),
+                 whole_text_sample: int | None = typer.Option(None, "--whole-text-sample",
+                                                              help="tone-e5: train on a seeded sample of this many SmSA+NusaX rows."),
+                 templates: bool = typer.Option(True, "--templates/--no-templates", help="tone-e5: use the template news set."),
+                 lr: float = typer.Option(8e-5, "--lr", help="tone-e5: peak learning rate."),
+                 select_on: str = typer.Option("smsa,news,real", "--select-on",
+                                               help="tone-e5: validation sets whose mean macro-F1 chooses the epoch."),
                  config: str = ConfigOption) -> None:
     """Train the sentiment model on SmSA + NusaX + the news tone templates (+ real news, + NewsMTSC for tone-e5)."""
     from monitor.training.train_head import format_report
@@ -312,8 +322,9 @@ def models_train(data: Path = typer.Option(Path("../shared/data/sentiment"), "--
         out = out or Path("models/tone-e5")
         use_real = real_news is not None and real_news.exists() and news_dir.exists()
         sources = TrainingSources(data, news, class_balance, real_news if use_real else None, news_dir if use_real else None,
-                                  train_on_real, newsmtsc=newsmtsc)
-        meta = train_tone_e5(sources, out, cfg.agencies, seed=seed, epochs=epochs, max_length=max_length)
+                                  train_on_real, real_class_balance, newsmtsc, whole_text_sample, templates)
+        meta = train_tone_e5(sources, out, cfg.agencies, seed=seed, epochs=epochs, max_length=max_length, init=init, lr=lr,
+                             select_on=tuple(s.strip() for s in select_on.split(",") if s.strip()))
         typer.echo(f"saved {out}/ (tone.onnx, weights.npz, meta.json) in {meta['train_seconds']} s of training")
     elif kind == "head":
         from monitor.analysis.engines import make_engine

@@ -6,8 +6,10 @@
     ├── DatabaseLockedError      another process holds the DuckDB file after all retries
     ├── AnalysisUnavailableError the configured analysis model cannot be loaded (names the file or setting)
     └── FetchError               one HTTP fetch failed; carries a short `reason`
-        ├── RetryableFetchError  worth trying again later: timeouts, 5xx, 429, connection resets
+        ├── RetryableFetchError  worth trying again later: timeouts, 5xx, 429, connection resets, a content coding
+        │   │                    that cannot be decoded
         │   └── RateLimitedError 429/503 with an optional Retry-After delay
+        │       └── HostHeldError   nothing was sent: the host asked (Retry-After) to be left alone until then
         └── PermanentFetchError  retrying will not help: 4xx, blocked address, bad scheme,
             ├── BlockedAddressError   private/loopback/link-local target refused
             └── TooLargeError         decoded body above the cap
@@ -57,6 +59,10 @@ class RateLimitedError(RetryableFetchError):
     def __init__(self, reason: str, *, status_code: int | None = None, retry_after: float | None = None):
         super().__init__(reason, status_code=status_code)
         self.retry_after = retry_after
+
+
+class HostHeldError(RateLimitedError):
+    """No request was sent: an earlier 429/503 Retry-After holds the whole host until `retry_after` seconds from now."""
 
 
 class PermanentFetchError(FetchError):

@@ -287,13 +287,25 @@ class SchedulerEventRow:
     detail: str | None = None
 
 
+@dataclass
+class HostHoldRow:
+    """host_holds: a host that asked (429/503 with Retry-After) to be left alone until a time."""
+
+    table: ClassVar[str] = "host_holds"
+    key: ClassVar[tuple[str, ...]] = ("host",)
+    host: str
+    held_until: dt.datetime | None = None
+    reason: str | None = None
+    set_at: dt.datetime | None = None
+
+
 Record = (FeedRow | FeedFetchRow | EntryRow | EntryUpdate | EntrySourceRow | ArticleRow | MentionRow | AgencyRow
-          | RunRow | ArticleAnalysisRow | MentionToneRow | AlertRow | AlertUpdate | SchedulerEventRow)
+          | RunRow | ArticleAnalysisRow | MentionToneRow | AlertRow | AlertUpdate | SchedulerEventRow | HostHoldRow)
 
 # Write order inside one batch's transaction (entries before their updates; articles before their mentions).
 RECORD_TYPES: tuple[type[Any], ...] = (
     FeedRow, FeedFetchRow, EntryRow, EntryUpdate, EntrySourceRow, ArticleRow, MentionRow, AgencyRow,
-    ArticleAnalysisRow, MentionToneRow, RunRow, AlertRow, AlertUpdate, SchedulerEventRow,
+    ArticleAnalysisRow, MentionToneRow, RunRow, AlertRow, AlertUpdate, SchedulerEventRow, HostHoldRow,
 )
 # Full-row records, one per table (the updates above are partial rows of these tables).
 TABLE_RECORDS: dict[str, type[Any]] = {cls.table: cls for cls in RECORD_TYPES if cls not in (EntryUpdate, AlertUpdate)}

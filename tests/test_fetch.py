@@ -224,3 +224,28 @@ def test_host_limiter_spaces_request_starts():
     with limiter("https://news.detik.test/berita/rss"):
         pass
     assert sleeps == [5.0, 10.0]  # second and third start 5 s apart on one host; the other host does not wait
+
+
+@pytest.mark.parametrize("coding, compress", [
+    ("br", lambda b: __import__("brotli").compress(b)),
+    ("zstd", lambda b: __import__("zstandard").ZstdCompressor().compress(b)),
+    ("gzip", gzip.compress),
+    ("gzip, br", lambda b: __import__("brotli").compress(gzip.compress(b))),
+])
+def test_every_standard_content_coding_is_decoded_even_unasked(server, coding, compress):
+    """brotli-encoding: a server or CDN cache sends a coding; the parsers must get the decoded bytes."""
+    server.routes["/feed"] = Reply(200, compress(FEED), {"Content-Encoding": coding, "Content-Type": "application/rss+xml"})
+    assert get(server.url("/feed")).body == FEED
+
+
+@pytest.mark.parametrize("coding", ["compress", "x-bzip2", "gzip, snappy"])
+def test_a_coding_that_cannot_be_decoded_is_a_clear_retryable_error(server, coding):
+    server.routes["/feed"] = Reply(200, b"\x1f\x9d\x90garbage", {"Content-Encoding": coding})
+    with pytest.raises(RetryableFetchError, match="unsupported Content-Encoding: .*(compress|bzip2|snappy)"):
+        get(server.url("/feed"))
+
+
+def test_a_corrupt_compressed_body_is_retryable_not_permanent(server):
+    server.routes["/feed"] = Reply(200, b"not really brotli", {"Content-Encoding": "br"})
+    with pytest.raises(RetryableFetchError, match="cannot decode body"):
+        get(server.url("/feed"))

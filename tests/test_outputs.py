@@ -139,6 +139,7 @@ def test_csv_export_is_excel_safe_and_has_the_documented_schema(con, tmp_path):
     assert HOSTILE[6] in titles  # quotes, commas and semicolons survive quoting
     first = next(r for r in stories if r["url"].endswith("/k1"))
     assert first["date_wib"] == "2026-11-23 01:00" and first["tone_toward_agency"] == "negative"
+    assert {r["date_from"] for r in stories} == {"feed"}
     assert all(line.startswith('"') and line.endswith('"') for line in summary_path.read_text(encoding="utf-8-sig").splitlines())
 
 
@@ -210,5 +211,45 @@ def test_units_roll_up_into_their_parent_or_show_alone(tmp_path):
         assert rolled[0][columns.index("mentions")] == 3
         columns, direct = run_named(con, "daily", "polri", since, until, units=False)
         assert direct[0][columns.index("mentions")] == 1
+    finally:
+        con.close()
+
+
+def test_an_article_without_a_readable_date_is_marked_as_dated_by_its_fetch_time(tmp_path):
+    store = Store(tmp_path / "d.duckdb")
+    fetched = dt.datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
+    store.write(batch(articles=[{"article_id": "x", "url": "https://contoh.test/x", "title": "Tanpa tanggal", "status": "ok",
+                                 "published_at": None, "date_source": "unknown", "fetched_at": fetched, "cluster_id": "x"}],
+                      mentions=[{"article_id": "x", "agency_id": "kpk", "mention_count": 1}],
+                      agencies=[{"agency_id": "kpk", "name": "KPK"}]))
+    con = read_only_connection(str(tmp_path / "d.duckdb"))
+    try:
+        assert con.execute("SELECT date_source, day FROM agency_mentions").fetchall() == [("unknown", dt.date(2026, 11, 24))]
+        _summary, stories = write_weekly(con, W48, None, tmp_path / "e", "csv")
+        (row,) = list(csv.DictReader(open(stories, encoding="utf-8-sig", newline="")))
+        assert row["date_from"] == "fetch time"
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("character", ["\x16", "\x00", "\x0b", "\x1f", "\x7f", "\x85", "\ufffe"])
+def test_exports_and_the_report_survive_characters_a_spreadsheet_cannot_hold(tmp_path, character):
+    """xlsx-control-chars: one control character in a feed headline must not lose the week's export."""
+    store = Store(tmp_path / "c.duckdb")
+    day = dt.datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
+    titles = {"a": f"Kemenkeu: penerimaan pajak naik Rp 400{character}triliun", "b": "Kemenkeu siapkan insentif pajak mobil listrik"}
+    store.write(batch(articles=[{"article_id": k, "url": f"https://contoh.test/{k}", "title": t, "status": "fetch_failed",
+                                 "published_at": day, "fetched_at": day, "cluster_id": k} for k, t in titles.items()],
+                      mentions=[{"article_id": k, "agency_id": "kemenkeu", "mention_count": 1, "in_title": True} for k in titles],
+                      agencies=[{"agency_id": "kemenkeu", "name": "Kementerian Keuangan"}]))
+    con = read_only_connection(str(tmp_path / "c.duckdb"))
+    try:
+        (xlsx,) = write_weekly(con, W48, None, tmp_path / "out", "xlsx")
+        cells = {c.value for row in load_workbook(xlsx)["Berita"].iter_rows(min_row=2) for c in row}
+        assert {"Kemenkeu: penerimaan pajak naik Rp 400 triliun", titles["b"]} <= cells
+        _summary, stories = write_weekly(con, W48, None, tmp_path / "out", "csv")
+        assert "Rp 400 triliun" in stories.read_text(encoding="utf-8-sig")
+        report = write_weekly_report(con, W48, None, tmp_path / "r.html").read_text(encoding="utf-8")
+        assert character not in report and "Rp 400 triliun" in report
     finally:
         con.close()

@@ -136,8 +136,10 @@ def test_feed_failures_are_recorded_with_reasons_and_the_run_goes_on(server, tmp
     server.routes["/bad/malformed"] = Reply(200, rss([{"title": "KPU & Bawaslu", "link": "/daerah/banjir"}]).replace(
         b"</channel>", b"<item><title>patah</channel>"), RSS)
     feeds = two_feeds + [{"name": n, "url": server.url(f"/bad/{n}"), "outlet": "Uji"} for n in
-                         ["html", "429", "slow", "big", "bomb", "malformed", "missing"]]
-    summary = run(server, tmp_path, feeds, total_timeout_s=1, max_body_mb=1)
+                         ["html", "slow", "big", "bomb", "malformed", "missing"]]
+    # the rate-limited feed on a host of its own: a Retry-After holds its whole host (test_retry_after_holds_the_host)
+    feeds.append({"name": "429", "url": f"http://sibuk.test:{server.port}/bad/429", "outlet": "Uji"})
+    summary = run(server, tmp_path, feeds, total_timeout_s=1, max_body_mb=1, resolver=lambda host, port: ["127.0.0.1"])
     assert summary.status == "ok" and summary.feeds_ok == 3 and summary.feeds_failed == 6
     state = {r[0]: r[1:] for r in rows(tmp_path, "SELECT feed_id, last_status, last_reason, consecutive_failures, "
                                                    "epoch(next_fetch_at - ?::TIMESTAMPTZ) FROM feeds", [T0])}
@@ -368,3 +370,36 @@ def test_pages_of_the_next_batch_are_fetched_while_the_current_batch_is_analysed
     overlapped = sum(1 for k in range(4) if fetches[k + 1] < ends[k])
     assert overlapped == 4
     assert summary.stage_seconds["analysis"] >= 5 * 0.4
+
+
+@pytest.mark.parametrize("status, retry_after", [(429, "3600"), (503, "3600"), (429, "Mon, 23 Nov 2026 04:00:00 GMT")])
+def test_retry_after_holds_the_host(server, tmp_path, status, retry_after):
+    """page-429-retry-after: after the first 429/503 with Retry-After nothing more goes to that host, in this run or
+    the next; nothing is given up; another host is not held."""
+    items = [{"title": f"Kemenag umumkan jadwal {i}", "link": f"http://sibuk.test:{server.port}/berita/{i:02d}"} for i in range(10)]
+    items.append({"title": "Kemenag buka layanan", "link": f"http://lain.test:{server.port}/lain/ok"})
+    server.routes["/feed"] = Reply(200, rss(items), RSS)
+    for i in range(10):
+        server.routes[f"/berita/{i:02d}"] = Reply(status, b"Terlalu banyak permintaan.", {"Retry-After": retry_after})
+    page(server, "/lain/ok", "Kemenag buka layanan", "sekolah")
+    feeds = [{"name": "religi", "url": server.url("/feed"), "outlet": "Portal Religi Contoh"}]
+    resolver = lambda host, port: ["127.0.0.1"]  # noqa: E731
+    clock = Clock()
+    summary = run(server, tmp_path, feeds, clock, resolver=resolver)
+    hits = sum(server.hits(f"/berita/{i:02d}") for i in range(10))
+    assert 1 <= hits <= 2 and server.hits("/lain/ok") == 1  # 2 at most: two connections per host in flight
+    assert summary.pages_deferred == 10 and summary.pages_failed == 0
+    states = rows(tmp_path, "SELECT state, count(*) FROM entries WHERE url LIKE '%/berita/%' GROUP BY 1")
+    assert states == [("retry", 10)]  # none given up
+    waits = rows(tmp_path, "SELECT min(epoch(next_attempt_at - ?::TIMESTAMPTZ)) FROM entries WHERE url LIKE '%/berita/%'", [T0])
+    assert waits[0][0] >= 3600
+    assert rows(tmp_path, "SELECT host FROM host_holds") == [("sibuk.test",)]
+    clock.advance(minutes=5)
+    run(server, tmp_path, feeds, clock, resolver=resolver)  # right after: the pages are not due
+    assert sum(server.hits(f"/berita/{i:02d}") for i in range(10)) == hits
+    clock.advance(minutes=20)
+    with Store(tmp_path / "monitor.duckdb").session() as con:  # make the entries due: the host hold still applies
+        con.execute("UPDATE entries SET next_attempt_at = ? WHERE url LIKE '%/berita/%'", [clock.now])
+    run(server, tmp_path, feeds, clock, resolver=resolver)
+    assert sum(server.hits(f"/berita/{i:02d}") for i in range(10)) == hits  # the stored hold keeps the host quiet
+    assert rows(tmp_path, "SELECT count(*) FROM entries WHERE url LIKE '%/berita/%' AND state = 'retry'") == [(10,)]

@@ -109,8 +109,8 @@ CREATE OR REPLACE VIEW current_tone AS
     SELECT * FROM mention_tone WHERE model_version = (SELECT max_by(model_version, analyzed_at) FROM mention_tone);
 CREATE OR REPLACE VIEW agency_mentions_direct AS
     SELECT m.agency_id, m.article_id, a.cluster_id, a.title, a.url, a.outlet, {LOCAL_DAY} AS day,
-           coalesce(a.published_at, a.fetched_at) AS ts, t.tone, t.p_negative, t.p_positive, m.in_title,
-           true AS direct, NULL::VARCHAR AS via
+           coalesce(a.published_at, a.fetched_at) AS ts, CASE WHEN a.published_at IS NULL THEN 'unknown' ELSE coalesce(a.date_source, 'feed') END AS date_source,
+           t.tone, t.p_negative, t.p_positive, m.in_title, true AS direct, NULL::VARCHAR AS via
     FROM mentions m JOIN articles a USING (article_id) LEFT JOIN current_tone t USING (article_id, agency_id);
 CREATE OR REPLACE VIEW agency_mentions AS
     SELECT * FROM agency_mentions_direct
@@ -119,6 +119,7 @@ CREATE OR REPLACE VIEW agency_mentions AS
            arg_max(d.cluster_id, coalesce(d.p_negative, 0)) AS cluster_id, arg_max(d.title, coalesce(d.p_negative, 0)) AS title,
            arg_max(d.url, coalesce(d.p_negative, 0)) AS url, arg_max(d.outlet, coalesce(d.p_negative, 0)) AS outlet,
            arg_max(d.day, coalesce(d.p_negative, 0)) AS day, arg_max(d.ts, coalesce(d.p_negative, 0)) AS ts,
+           arg_max(d.date_source, coalesce(d.p_negative, 0)) AS date_source,
            arg_max(d.tone, coalesce(d.p_negative, 0)) AS tone, max(d.p_negative) AS p_negative,
            arg_max(d.p_positive, coalesce(d.p_negative, 0)) AS p_positive, bool_or(d.in_title) AS in_title,
            false AS direct, arg_max(d.agency_id, coalesce(d.p_negative, 0)) AS via

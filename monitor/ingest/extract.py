@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from monitor.ingest.boilerplate import clean_html, strip_lines
+from monitor.ingest.dates import parse_datetime
 from monitor.ingest.urls import clean_url
 from monitor.localtime import LocalTime
 from monitor.statuses import ArticleStatus
@@ -116,6 +118,32 @@ def content_hash(text: str) -> str:
     return hashlib.sha1(normalised.encode("utf-8")).hexdigest()[:16]
 
 
+# Where pages state their publication time (most specific first): Open Graph / article metadata, Dublin Core and
+# common CMS meta names, schema.org datePublished (microdata or JSON-LD), and <time pubdate>.
+_PUBLISHED_META = re.compile(
+    r"""<meta\s[^>]*?(?:property|name|itemprop)\s*=\s*["'](?:article:published_time|og:article:published_time|"""
+    r"""og:published_time|datePublished|pubdate|publishdate|publish_date|publish-date|dc\.date\.issued|DC\.date\.issued|"""
+    r"""dcterms\.created|content_PublishedDate)["'][^>]*>""", re.I)
+_CONTENT = re.compile(r"""\bcontent\s*=\s*["']([^"']{8,40})["']""", re.I)
+_JSON_LD_PUBLISHED = re.compile(r'"datePublished"\s*:\s*"([^"]{8,40})"')
+_TIME_PUBDATE = re.compile(r"""<time\s[^>]*?datetime\s*=\s*["']([^"']{8,40})["'][^>]*\bpubdate""", re.I)
+
+
+def published_time(html: str) -> str | None:
+    """The publication time a page states in its metadata, as written (with its time and offset when it has
+    them), or None. trafilatura reports only the calendar day, which loses the offset (issue 14, kind 10)."""
+    head = html[:300_000]
+    for tag in _PUBLISHED_META.finditer(head):
+        content = _CONTENT.search(tag.group(0))
+        if content:
+            return content.group(1).strip()
+    for pattern in (_JSON_LD_PUBLISHED, _TIME_PUBDATE):
+        found = pattern.search(head)
+        if found:
+            return found.group(1).strip()
+    return None
+
+
 def extract_page(body: bytes, url: str, content_type: str | None = None, *, min_text_chars: int = 300,
                  languages: tuple[str, ...] = ("id", "en")) -> ExtractedPage:
     """Extract one page. Never raises for a bad page: the outcome is in `status` and `reason`."""
@@ -123,7 +151,8 @@ def extract_page(body: bytes, url: str, content_type: str | None = None, *, min_
 
     try:
         html = decode_html(body, content_type)
-        doc = trafilatura.bare_extraction(html, url=url, with_metadata=True, include_comments=False,
+        cleaned, _ = clean_html(html)  # teasers, ad markers and comment blocks out before extraction
+        doc = trafilatura.bare_extraction(cleaned, url=url, with_metadata=True, include_comments=False,
                                           include_tables=False, favor_precision=True)
     except Exception as exc:  # trafilatura/lxml raise many types on hostile input
         return ExtractedPage(ArticleStatus.FAILED, f"extraction error: {type(exc).__name__}: {str(exc)[:200]}")
@@ -133,7 +162,7 @@ def extract_page(body: bytes, url: str, content_type: str | None = None, *, min_
             reason += f" from a {len(body)}-byte page (deep nesting or script-only page?)"
         return ExtractedPage(ArticleStatus.NO_TEXT, reason)
     data = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
-    text = (data.get("text") or "").strip()
+    text, _ = strip_lines((data.get("text") or "").strip())
     title = (data.get("title") or "").strip()
     if title and text.split("\n", 1)[0].strip() == title:
         text = text.split("\n", 1)[1].strip() if "\n" in text else ""  # the <h1> repeats the title
@@ -144,7 +173,8 @@ def extract_page(body: bytes, url: str, content_type: str | None = None, *, min_
         if href and href.group(1).startswith(("http://", "https://", "/")):
             canonical = clean_url(href.group(1), base=url)
     page = ExtractedPage(
-        status=ArticleStatus.OK, reason=None, title=data.get("title"), author=data.get("author"), published=data.get("date"),
+        status=ArticleStatus.OK, reason=None, title=data.get("title"), author=data.get("author"),
+        published=published_time(html) or data.get("date"),
         site_name=data.get("sitename"), text=text or None, language=detect_language(text) if text else None,
         canonical_url=canonical, content_hash=content_hash(text) if text else None,
     )
@@ -251,11 +281,6 @@ class ExtractionSandbox:
 
 
 def parse_page_date(value: str | None, local: LocalTime | None = None) -> dt.datetime | None:
-    """trafilatura gives YYYY-MM-DD; treat it as a local calendar date at 00:00 (returned in UTC)."""
-    if not value:
-        return None
-    try:
-        day = dt.date.fromisoformat(value[:10])
-    except ValueError:
-        return None
-    return (local or LocalTime()).start_of(day).astimezone(dt.UTC)
+    """A page's date (its metadata's stamp, or trafilatura's YYYY-MM-DD) in UTC: a stamp keeps its time and offset
+    (no offset: local time); a bare date is local midnight. None when unreadable."""
+    return parse_datetime(value, local)

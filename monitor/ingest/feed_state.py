@@ -21,7 +21,7 @@ import httpx
 from monitor.config import FeedConfig
 from monitor.errors import BlockedAddressError, FetchError, RateLimitedError
 from monitor.ingest.feeds import ParsedFeed, parse_feed
-from monitor.ingest.fetch import FetchPolicy, FetchResult, HostLimiter, fetch
+from monitor.ingest.fetch import FetchPolicy, FetchResult, HostLimiter, polite_fetch
 from monitor.localtime import LocalTime
 from monitor.records import EntryRow, EntrySourceRow, FeedFetchRow, FeedRow
 from monitor.statuses import DateStatus, FeedStatus
@@ -96,10 +96,9 @@ def fetch_feed(client: httpx.Client, policy: FetchPolicy, limiter: HostLimiter, 
     last_unconditional = state.last_unconditional_at if state else None
     conditional = last_unconditional is not None and now - last_unconditional < UNCONDITIONAL_EVERY
     try:
-        with limiter(url):
-            outcome.result = fetch(client, url, policy,
-                                   etag=state.etag if state and conditional else None,
-                                   last_modified=state.last_modified if state and conditional else None)
+        outcome.result = polite_fetch(client, url, policy, limiter, now,
+                                      etag=state.etag if state and conditional else None,
+                                      last_modified=state.last_modified if state and conditional else None)
     except FetchError as exc:
         outcome.error = exc
         return outcome

@@ -1,13 +1,12 @@
 """Feed bytes → entries. feedparser only ever gets bytes (never a URL or a path).
 
-Dates are re-parsed from the raw strings because feedparser reads the Indonesian zone names WIB/WITA/WIT
-as UTC and does not know Indonesian day and month names. A missing or future date is stored as unknown.
+Dates are re-parsed from the raw strings (monitor/ingest/dates.py) because feedparser reads the Indonesian zone
+names WIB/WITA/WIT as UTC and does not know Indonesian day and month names. A missing or future date is unknown.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import io
 import logging
 import re
@@ -15,24 +14,15 @@ from dataclasses import dataclass, field
 
 import feedparser
 
+from monitor.ingest.dates import parse_date
 from monitor.ingest.urls import clean_url, url_key
-from monitor.localtime import INDONESIAN_ZONES, LocalTime
+from monitor.localtime import LocalTime
 from monitor.statuses import DateStatus
 
 log = logging.getLogger(__name__)
 
 UTC = dt.UTC
-# "10:23 WIB" -> "10:23 <its offset>" before parsing (feedparser would read the zone names as UTC).
-ZONES = {name: zone.tzname(None).replace("UTC", "").replace(":", "") for name, zone in INDONESIAN_ZONES.items()}
-ID_MONTHS = {
-    "januari": "Jan", "februari": "Feb", "pebruari": "Feb", "maret": "Mar", "april": "Apr", "mei": "May",
-    "juni": "Jun", "juli": "Jul", "agustus": "Aug", "agu": "Aug", "agt": "Aug", "september": "Sep",
-    "oktober": "Oct", "okt": "Oct", "november": "Nov", "nopember": "Nov", "desember": "Dec", "des": "Dec",
-}
-ID_DAYS = ("senin", "selasa", "rabu", "kamis", "jumat", "jum'at", "sabtu", "minggu", "ahad")
 BENIGN_BOZO = {"CharacterEncodingOverride", "NonXMLContentType", "CharacterEncodingUnknown"}
-FUTURE_TOLERANCE = dt.timedelta(minutes=30)
-OLDEST_PLAUSIBLE = dt.datetime(1995, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -61,59 +51,6 @@ class ParsedFeed:
     title: str | None = None
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (link or title, reason)
     truncated: int = 0
-
-
-def parse_date(raw: str | None, now: dt.datetime, local: LocalTime | None = None) -> tuple[dt.datetime | None, DateStatus]:
-    """Parse an RFC 822 / ISO 8601 / Indonesian date string to UTC. Returns (value or None, status).
-    A time without a zone is read in the local zone (Indonesian outlets publish in local time)."""
-    if not raw or not raw.strip():
-        return None, DateStatus.MISSING
-    text = " ".join(raw.replace(",", ", ").split())
-    for zone, offset in ZONES.items():
-        text = re.sub(rf"\b{zone}\b", offset, text)
-    lowered = text.lower()
-    for day in ID_DAYS:
-        lowered = re.sub(rf"^{re.escape(day)},?\s*", "", lowered)
-    for name, short in ID_MONTHS.items():
-        lowered = re.sub(rf"\b{re.escape(name)}\b", short, lowered)
-    lowered = re.sub(r"\bpukul\b", "", lowered)
-    parsed = _try_parsers(text) or _try_parsers(lowered)
-    if parsed is None:
-        return None, DateStatus.UNPARSED
-    if parsed.tzinfo is None:
-        parsed = (local or LocalTime()).assume_local(parsed)
-    parsed = parsed.astimezone(UTC)
-    if parsed > now + FUTURE_TOLERANCE:
-        return None, DateStatus.FUTURE
-    if parsed < OLDEST_PLAUSIBLE:
-        return None, DateStatus.IMPLAUSIBLE
-    return parsed, DateStatus.OK
-
-
-def _try_parsers(text: str) -> dt.datetime | None:
-    try:
-        return email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        pass
-    iso = text.strip().replace("Z", "+00:00").replace("z", "+00:00")
-    try:
-        return dt.datetime.fromisoformat(iso)
-    except ValueError:
-        pass
-    match = re.match(r"^(\d{1,2})\s+([A-Za-z]{3})\s+(\d{2,4})(?:\s+(\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?)?\s*([+-]\d{4})?", text.strip())
-    if match:
-        day, mon, year, hh, mm, ss, offset = match.groups()
-        year = int(year) + (2000 if len(year) == 2 else 0)
-        try:
-            month = dt.datetime.strptime(mon.title(), "%b").month
-            value = dt.datetime(year, month, int(day), int(hh or 0), int(mm or 0), int(ss or 0))
-        except ValueError:
-            return None
-        if offset:
-            sign = 1 if offset[0] == "+" else -1
-            value = value.replace(tzinfo=dt.timezone(sign * dt.timedelta(hours=int(offset[1:3]), minutes=int(offset[3:]))))
-        return value
-    return None
 
 
 def _clean(text: str | None) -> str:

@@ -8,8 +8,10 @@ that every hop is checked, 301/308 can be told from 302/307, and loops and hop c
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
 import hashlib
+import importlib.util
 import ipaddress
 import logging
 import socket
@@ -25,6 +27,7 @@ import httpx
 from monitor.errors import (
     BlockedAddressError,
     FetchError,
+    HostHeldError,
     PermanentFetchError,
     RateLimitedError,
     RetryableFetchError,
@@ -38,6 +41,19 @@ PERMANENT_REDIRECTS = {301, 308}
 REDIRECTS = {301, 302, 303, 307, 308}
 RETRYABLE_STATUS = {408, 425, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524}
 MAX_RETRY_AFTER_S = 6 * 3600.0
+
+
+def _decodable_encodings() -> set[str]:
+    """What httpx decodes with the installed packages (it asks for exactly these in Accept-Encoding): gzip and
+    deflate always, br with brotli or brotlicffi, zstd with zstandard (brotli and zstandard are core dependencies)."""
+    codings = {"identity", "gzip", "x-gzip", "deflate"}
+    for coding, module in (("br", "brotli"), ("br", "brotlicffi"), ("zstd", "zstandard")):
+        if importlib.util.find_spec(module) is not None:
+            codings.add(coding)
+    return codings
+
+
+DECODABLE_ENCODINGS = _decodable_encodings()
 
 
 def system_resolver(host: str, port: int) -> list[str]:
@@ -229,6 +245,7 @@ def fetch(
     etag: str | None = None,
     last_modified: str | None = None,
     clock: Callable[[], float] = time.monotonic,
+    wall_clock: Callable[[], float] = time.time,
 ) -> FetchResult:
     """GET `url` with the policy's limits. Raises a FetchError subclass on failure (never returns a 4xx/5xx)."""
     started = clock()
@@ -271,7 +288,7 @@ def fetch(
                 if status == 304:
                     return FetchResult(url, current, 304, b"", response_headers, True, permanent_to, chain, clock() - started)
                 if status in (429, 503):
-                    delay = parse_retry_after(response.headers.get("retry-after"))
+                    delay = parse_retry_after(response.headers.get("retry-after"), wall_clock())
                     raise RateLimitedError(f"HTTP {status}" + (f", Retry-After {delay:.0f}s" if delay is not None else ""),
                                            status_code=status, retry_after=delay)
                 if status in RETRYABLE_STATUS or status >= 500:
@@ -293,15 +310,25 @@ def fetch(
             if message.startswith("blocked non-public"):
                 raise BlockedAddressError(message) from exc
             raise RetryableFetchError(f"connection failed: {message[:200]}") from exc
-        except httpx.DecodingError as exc:
-            raise PermanentFetchError(f"cannot decode body: {str(exc)[:200]}") from exc
+        except httpx.DecodingError as exc:  # a corrupt or truncated compressed body: a mirror may serve it whole later
+            raise RetryableFetchError(f"cannot decode body: {str(exc)[:200]}") from exc
         except (httpx.TransportError, httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
             raise RetryableFetchError(f"{type(exc).__name__}: {str(exc)[:200]}") from exc
     raise PermanentFetchError(f"more than {policy.max_redirects} redirects")
 
 
+def unsupported_encodings(header: str | None) -> list[str]:
+    """The content codings in a Content-Encoding header that this client cannot decode (httpx passes unknown
+    codings through as if they were identity, so the parsers would get compressed bytes)."""
+    codings = [c.strip().lower() for c in (header or "").split(",") if c.strip()]
+    return [c for c in codings if c not in DECODABLE_ENCODINGS]
+
+
 def _read_capped(response: httpx.Response, policy: FetchPolicy, deadline: float, clock) -> bytes:
     """Read the decoded body, stopping at the size cap (gzip bombs) and the total deadline (slow drips)."""
+    unsupported = unsupported_encodings(response.headers.get("content-encoding"))
+    if unsupported:
+        raise RetryableFetchError(f"unsupported Content-Encoding: {', '.join(unsupported)}", status_code=response.status_code)
     declared = response.headers.get("content-length")
     if declared and declared.isdigit() and not response.headers.get("content-encoding") and int(declared) > policy.max_body_bytes:
         raise TooLargeError(f"body too large: Content-Length {declared} > {policy.max_body_bytes} bytes")
@@ -317,8 +344,27 @@ def _read_capped(response: httpx.Response, policy: FetchPolicy, deadline: float,
     return b"".join(chunks)
 
 
+def polite_fetch(client: httpx.Client, url: str, policy: FetchPolicy, limiter: HostLimiter, now: dt.datetime,
+                 **kwargs) -> FetchResult:
+    """`fetch` inside the host limiter, honouring and recording host holds: raises HostHeldError without sending
+    anything while the host is held; a 429/503 with Retry-After holds the host (for the run; the pipeline stores it)."""
+    with limiter(url):  # checked and set while holding the host's slot: a queued request sees the new hold
+        held = limiter.held(url, now)
+        if held is not None:
+            until, reason = held
+            raise HostHeldError(f"host asked to wait until {until:%Y-%m-%d %H:%M} UTC ({reason})",
+                                retry_after=(until - now).total_seconds())
+        try:
+            return fetch(client, url, policy, wall_clock=now.timestamp, **kwargs)
+        except RateLimitedError as exc:
+            if exc.retry_after:
+                limiter.hold(url, now + dt.timedelta(seconds=exc.retry_after), exc.reason)
+            raise
+
+
 class HostLimiter:
-    """At most `per_host` requests at once to one host, and at least `gap_s` between their starts."""
+    """At most `per_host` requests at once to one host, and at least `gap_s` between their starts; and hosts held
+    back until a time (a 429/503 Retry-After holds the whole host, not only the URL that answered it)."""
 
     def __init__(self, per_host: int = 2, gap_s: float = 1.0, clock=time.monotonic, sleep=time.sleep):
         self._per_host = per_host
@@ -330,9 +376,27 @@ class HostLimiter:
         self._next_start: dict[str, float] = {}
         self.max_seen: dict[str, int] = {}
         self._active: dict[str, int] = {}
+        self._held: dict[str, tuple[dt.datetime, str]] = {}
 
     def _host(self, url: str) -> str:
         return (urlsplit(url).hostname or "").lower()
+
+    def host_of(self, url: str) -> str:
+        return self._host(url)
+
+    def hold(self, url: str, until: dt.datetime, reason: str) -> None:
+        """Send nothing to the URL's host before `until` (UTC); a later hold extends an earlier one."""
+        host = self._host(url)
+        with self._lock:
+            current = self._held.get(host)
+            if current is None or until > current[0]:
+                self._held[host] = (until, reason)
+
+    def held(self, url: str, now: dt.datetime) -> tuple[dt.datetime, str] | None:
+        """(until, reason) while the URL's host is held at `now`, else None."""
+        with self._lock:
+            hold = self._held.get(self._host(url))
+        return hold if hold is not None and hold[0] > now else None
 
     def __call__(self, url: str):
         return _HostSlot(self, self._host(url))

@@ -27,11 +27,11 @@ import httpx
 
 from monitor.config import Config, Settings
 from monitor.db.store import Store, dict_rows, scalar, write_batch
-from monitor.errors import DatabaseLockedError, FetchError
+from monitor.errors import DatabaseLockedError, FetchError, HostHeldError, RateLimitedError
 from monitor.ingest.dedupe import StoryIndex, signature
 from monitor.ingest.extract import ExtractedPage, ExtractionSandbox, parse_page_date
 from monitor.ingest.feed_state import FeedOutcome, FeedSchedule, advance_feed_state, feed_entries, fetch_feed
-from monitor.ingest.fetch import FetchPolicy, FetchResult, HostLimiter, fetch
+from monitor.ingest.fetch import FetchPolicy, FetchResult, HostLimiter, polite_fetch
 from monitor.ingest.mentions import AgencyMatcher, lead_sentences_of, matcher_from_config
 from monitor.ingest.urls import decode_google_news_link, host_of, is_google_news_link, normalize_url, url_key
 from monitor.localtime import LocalTime, local_time
@@ -43,6 +43,7 @@ from monitor.records import (
     EntryRow,
     EntryUpdate,
     FeedRow,
+    HostHoldRow,
     MentionRow,
     RunRow,
 )
@@ -123,6 +124,7 @@ class RunSummary:
     duplicates: int = 0
     extraction_failures: int = 0
     pages_failed: int = 0
+    pages_deferred: int = 0  # not requested or answered 429/503: the host asked to wait (not a failure)
     spooled_batches: int = 0
     analyzed: int = 0
     elapsed_s: float = 0.0
@@ -176,6 +178,7 @@ def feed_batch(outcomes: list[FeedOutcome], states: dict[str, FeedRow], ctx: Run
         entries, sources = feed_entries(outcome, now)
         batch.add(state, log_row, *entries, *sources)
         summary.count_feed(outcome)
+    batch.extend(host_holds([(o.url, o.error) for o in outcomes], now, ctx.limiter))
     return batch
 
 
@@ -201,18 +204,29 @@ class PageOutcome:
 
 
 def fetch_page(client: httpx.Client, policy: FetchPolicy, limiter: HostLimiter, entry: EntryRow,
-               outlet: str | None) -> PageOutcome:
-    """Fetch one entry's page (a Google News link is decoded to the publisher's URL when it carries it)."""
+               outlet: str | None, now: dt.datetime) -> PageOutcome:
+    """Fetch one entry's page (a Google News link is decoded to the publisher's URL when it carries it); nothing
+    is sent to a host that asked to be left alone (HostHeldError)."""
     url = entry.url or ""
     if is_google_news_link(url):
         url = decode_google_news_link(url) or url
     outcome = PageOutcome(entry, outlet, page_url=url)
     try:
-        with limiter(url):
-            outcome.result = fetch(client, url, policy)
+        outcome.result = polite_fetch(client, url, policy, limiter, now)
     except FetchError as exc:
         outcome.error = exc
     return outcome
+
+
+def host_holds(errors: list[tuple[str, FetchError | None]], now: dt.datetime, limiter: HostLimiter) -> list[HostHoldRow]:
+    """Holds to store for (url, error) pairs whose server answered 429/503 with a Retry-After."""
+    rows = {}
+    for url, error in errors:
+        if isinstance(error, RateLimitedError) and not isinstance(error, HostHeldError) and error.retry_after:
+            host = limiter.host_of(url)
+            rows[host] = HostHoldRow(host=host, held_until=now + dt.timedelta(seconds=error.retry_after),
+                                     reason=error.reason, set_at=now)
+    return list(rows.values())
 
 
 def page_batch(outcomes: list[PageOutcome], pages: list[ExtractedPage | None], now: dt.datetime, ctx: RunContext,
@@ -223,14 +237,23 @@ def page_batch(outcomes: list[PageOutcome], pages: list[ExtractedPage | None], n
     for outcome, page in zip(outcomes, pages, strict=True):
         entry = outcome.entry
         attempts = (entry.attempts or 0) + 1
-        if outcome.error is not None:
+        error = outcome.error
+        if isinstance(error, RateLimitedError):
+            # the server's pacing, not a failure of the page: wait as long as it asked, never give up for it
+            summary.pages_deferred += 1
+            attempts -= 1 if isinstance(error, HostHeldError) else 0
+            wait = dt.timedelta(seconds=error.retry_after) if error.retry_after else dt.timedelta(minutes=15)
+            batch.add(EntryUpdate(entry_id=entry.entry_id, attempts=attempts, state=EntryState.RETRY,
+                                  last_reason=error.reason, next_attempt_at=now + wait))
+            continue
+        if error is not None:
             summary.pages_failed += 1
-            if outcome.error.retryable and attempts < settings.max_page_attempts:
+            if error.retryable and attempts < settings.max_page_attempts:
                 batch.add(EntryUpdate(entry_id=entry.entry_id, attempts=attempts, state=EntryState.RETRY,
-                                      last_reason=outcome.error.reason,
+                                      last_reason=error.reason,
                                       next_attempt_at=now + dt.timedelta(minutes=15 * 2 ** (attempts - 1))))
                 continue
-            page = ExtractedPage(ArticleStatus.FETCH_FAILED, f"page fetch failed: {outcome.error.reason}")
+            page = ExtractedPage(ArticleStatus.FETCH_FAILED, f"page fetch failed: {error.reason}")
         assert page is not None  # a fetched page was extracted
         article = article_row(outcome, page, now, ctx.local_time, index, summary)
         batch.add(article)
@@ -242,6 +265,7 @@ def page_batch(outcomes: list[PageOutcome], pages: list[ExtractedPage | None], n
                                  legacy_name=mention.legacy_name))
         batch.add(EntryUpdate(entry_id=entry.entry_id, attempts=attempts, state=EntryState.DONE,
                               last_reason=page.reason, article_id=article.article_id))
+    batch.extend(host_holds([(o.page_url or "", o.error) for o in outcomes], now, ctx.limiter))
     return batch
 
 
@@ -306,6 +330,9 @@ def run_once(ctx: RunContext) -> RunSummary:
     with ctx.store.session() as con:
         write_batch(con, first, ctx.store.local_time)
         states = {row["feed_id"]: FeedRow(**row) for row in dict_rows(con, "SELECT * FROM feeds")}
+        for host, until, reason in con.execute("SELECT host, held_until, reason FROM host_holds WHERE held_until > ?",
+                                               [started]).fetchall():
+            ctx.limiter.hold(f"http://{host}/", until, reason)
     try:
         _ingest(ctx, states, summary)
         summary.status = RunStatus.OK if summary.spooled_batches == 0 else RunStatus.SPOOLED
@@ -382,7 +409,8 @@ def _pages(ctx: RunContext, summary: RunSummary, index: StoryIndex) -> None:
         with summary.timed("pages"), ThreadPoolExecutor(max_workers=settings.fetch_workers) as pool:
             context = contextvars.copy_context()
             page_outcomes = list(pool.map(
-                lambda item: context.copy().run(fetch_page, ctx.client, policy, ctx.limiter, item[0], item[1]), pending))
+                lambda item: context.copy().run(fetch_page, ctx.client, policy, ctx.limiter, item[0], item[1],
+                                                ctx.clock()), pending))
         to_extract = [(o.result.body, o.result.final_url, o.result.content_type) for o in page_outcomes if o.result]
         with summary.timed("extract"):
             extracted = iter(ctx.sandbox.extract_many(to_extract)) if to_extract else iter(())

@@ -18,12 +18,13 @@ import duckdb
 
 from monitor.db.views import views_for
 from monitor.localtime import LocalTime
+from monitor.statuses import DateSource
 
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
 SUMMARY_COLUMNS = ["agency_id", "agency_name", "mentions", "stories", "positive", "neutral", "negative", "net_tone",
                    "mentions_previous_week", "mentions_change", "net_tone_previous_week", "net_tone_change",
                    "top_topics", "spike_days"]
-STORY_COLUMNS = ["date_local", "agency_id", "outlet", "title", "url", "tone_toward_agency", "p_negative", "p_positive",
+STORY_COLUMNS = ["date_local", "date_from", "agency_id", "outlet", "title", "url", "tone_toward_agency", "p_negative", "p_positive",
                  "topics", "outlets_carrying_story"]
 
 
@@ -52,10 +53,25 @@ class Week:
         return cls(f"{year}-W{week:02d}", monday)
 
 
+# Characters XML 1.0 (and so XLSX) cannot hold: C0 controls other than tab, newline and carriage return, DEL, the
+# C1 controls, surrogates and the non-characters U+FFFE/U+FFFF. Feeds carry them (a U+0016 inside a headline).
+ILLEGAL_IN_CELLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def clean_text(value: str) -> str:
+    """`value` with every character a spreadsheet or XML cannot hold replaced by a space (runs collapsed)."""
+    if not ILLEGAL_IN_CELLS.search(value):
+        return value
+    return re.sub(r" {2,}", " ", ILLEGAL_IN_CELLS.sub(" ", value))
+
+
 def neutralise(value):
-    """A text cell that a spreadsheet would read as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(TRIGGERS):
-        return "'" + value
+    """A text cell safe to open: characters a spreadsheet cannot hold replaced, and a leading apostrophe where a
+    spreadsheet would read the text as a formula (OWASP CSV injection)."""
+    if isinstance(value, str):
+        value = clean_text(value)
+        if value.startswith(TRIGGERS):
+            return "'" + value
     return value
 
 
@@ -120,12 +136,14 @@ def weekly_rows(con: duckdb.DuckDBPyConnection, week: Week, agencies: list[str] 
             "WITH wk AS (SELECT * FROM agency_mentions WHERE day >= ? AND day < ? AND agency_id IN (SELECT unnest(?::VARCHAR[]))), "
             "carried AS (SELECT agency_id, cluster_id, count(DISTINCT outlet) AS outlets FROM agency_mentions "
             "            WHERE cluster_id IN (SELECT cluster_id FROM wk) GROUP BY ALL) "
-            "SELECT wk.ts, wk.agency_id, wk.outlet, wk.title, wk.url, wk.tone, wk.p_negative, wk.p_positive, x.topics, "
+            "SELECT wk.ts, wk.date_source, wk.agency_id, wk.outlet, wk.title, wk.url, wk.tone, wk.p_negative, wk.p_positive, x.topics, "
             "c.outlets FROM wk LEFT JOIN article_analysis x USING (article_id) "
             "LEFT JOIN carried c ON c.agency_id = wk.agency_id AND c.cluster_id = wk.cluster_id "
             "ORDER BY wk.agency_id, wk.ts, wk.url"), [week.start, week.end, wanted])
-        for ts, agency, outlet, title, url, tone, p_neg, p_pos, topic_ids, outlets in cursor.fetchall():
-            stories.append({"date_local": (local or LocalTime()).local(ts).strftime("%Y-%m-%d %H:%M"), "agency_id": agency, "outlet": outlet,
+        for ts, date_source, agency, outlet, title, url, tone, p_neg, p_pos, topic_ids, outlets in cursor.fetchall():
+            stories.append({"date_local": (local or LocalTime()).local(ts).strftime("%Y-%m-%d %H:%M"),
+                            "date_from": "fetch time" if date_source == DateSource.UNKNOWN else date_source,
+                            "agency_id": agency, "outlet": outlet,
                             "title": title, "url": url, "tone_toward_agency": tone,
                             "p_negative": round(p_neg, 3) if p_neg is not None else None,
                             "p_positive": round(p_pos, 3) if p_pos is not None else None,

