@@ -109,7 +109,8 @@ CREATE OR REPLACE VIEW current_tone AS
     SELECT * FROM mention_tone WHERE model_version = (SELECT max_by(model_version, analyzed_at) FROM mention_tone);
 CREATE OR REPLACE VIEW agency_mentions_direct AS
     SELECT m.agency_id, m.article_id, a.cluster_id, a.title, a.url, a.outlet, {LOCAL_DAY} AS day,
-           coalesce(a.published_at, a.fetched_at) AS ts, CASE WHEN a.published_at IS NULL THEN 'unknown' ELSE coalesce(a.date_source, 'feed') END AS date_source,
+           coalesce(a.published_at, a.fetched_at) AS ts,
+           CASE WHEN a.published_at IS NULL THEN 'unknown' ELSE coalesce(a.date_source, 'feed') END AS date_source,
            t.tone, t.p_negative, t.p_positive, m.in_title, true AS direct, NULL::VARCHAR AS via
     FROM mentions m JOIN articles a USING (article_id) LEFT JOIN current_tone t USING (article_id, agency_id);
 CREATE OR REPLACE VIEW agency_mentions AS
