@@ -83,6 +83,23 @@ class ScheduleSettings(_Strict):
     misfire_grace_s: int = Field(600, ge=1)
 
 
+class OnePageRuleSettings(_Strict):
+    """An outlet's one-page view of split articles (monitor/ingest/pagination.py): hosts ending in `host` get
+    `query` ("page=all") or `path_suffix` ("/all")."""
+
+    host: str = Field(min_length=3)
+    query: str | None = None
+    path_suffix: str | None = None
+
+
+DEFAULT_ONE_PAGE_RULES = [  # the forms documented by gvoze32/antisplitpage
+    *({"host": host, "query": "page=all"} for host in ("kompas.com", "tribunnews.com", "grid.id", "kontan.co.id",
+                                                       "kompasiana.com", "suara.com", "viva.co.id", "jawapos.com")),
+    {"host": "detik.com", "query": "single=1"},
+    {"host": "inews.id", "path_suffix": "/all"},
+]
+
+
 class Settings(_Strict):
     allow_private_networks: bool = False
     timezone: str = DEFAULT_TIMEZONE
@@ -102,6 +119,8 @@ class Settings(_Strict):
     extract_timeout_s: float = Field(20.0, gt=0)
     extract_memory_mb: int = Field(1024, ge=128)
     min_text_chars: int = Field(300, ge=0)
+    pagination: list[OnePageRuleSettings] = Field(default_factory=lambda: [OnePageRuleSettings(**r) for r in DEFAULT_ONE_PAGE_RULES])
+    max_article_pages: int = Field(10, ge=1, le=50)
     languages: list[str] = ["id", "en"]
     page_batch_size: int = Field(50, ge=1)
     max_page_attempts: int = Field(4, ge=1)

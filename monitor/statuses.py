@@ -41,6 +41,7 @@ class ArticleStatus(StrEnum):
     TIMEOUT = "timeout"                # the extraction worker ran out of time or memory
     FETCH_FAILED = "fetch_failed"      # the page could not be fetched (title from the feed)
     UNRESOLVED = "unresolved"          # a Google News link that never reached the publisher
+    INTERSTITIAL = "interstitial"      # a consent wall, bot check or similar page instead of the article (retried)
 
     @classmethod
     def with_text(cls) -> tuple[ArticleStatus, ...]:

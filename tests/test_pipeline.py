@@ -403,3 +403,55 @@ def test_retry_after_holds_the_host(server, tmp_path, status, retry_after):
     run(server, tmp_path, feeds, clock, resolver=resolver)
     assert sum(server.hits(f"/berita/{i:02d}") for i in range(10)) == hits  # the stored hold keeps the host quiet
     assert rows(tmp_path, "SELECT count(*) FROM entries WHERE url LIKE '%/berita/%' AND state = 'retry'") == [(10,)]
+
+
+CONSENT = ("<!doctype html><html lang='id'><head><title>Pilihan Cookie dan Privasi Anda</title>"
+           "<link rel='canonical' href='/consent'></head><body><main><h1>Pilihan Cookie dan Privasi Anda</h1>"
+           "<p>Kami dan mitra kami menggunakan cookie serta teknologi serupa untuk menyimpan informasi pada perangkat Anda. "
+           "Informasi ini dipakai untuk menampilkan iklan yang dipersonalisasi dan mengukur kinerja konten.</p>"
+           "<p>Dengan memilih Setuju, Anda mengizinkan pemrosesan data tersebut. Anda dapat mengatur preferensi kapan saja "
+           "melalui tautan Pengaturan Privasi di bagian bawah setiap halaman situs ini.</p></main></body></html>")
+CHALLENGE = ("<!doctype html><html><head><title>Just a moment...</title></head><body><h1>Checking your browser before "
+             "accessing the site.</h1><p>Please enable JavaScript and cookies to continue. This security check protects "
+             "the site from automated requests. It takes a few seconds and you will be redirected.</p></body></html>")
+
+
+@pytest.mark.parametrize("wall", ["redirect", "same-url", "challenge"])
+def test_an_interstitial_is_not_the_article_and_never_merges_stories(server, tmp_path, wall):
+    """consent-redirect: two stories behind a consent wall stay two rows with their own headlines, not `ok`."""
+    stories = {"/2026/11/29/kpk-geledah": "KPK geledah kantor dinas perhubungan",
+               "/2026/11/29/kemenkeu-apbn": "Kemenkeu umumkan realisasi APBN hingga Oktober"}
+    for path in stories:
+        if wall == "redirect":
+            wall_url = f"/consent?continue={path.replace('/', '%2F')}"
+            server.routes[path] = Reply(302, b"", {"Location": wall_url})
+            server.routes[wall_url] = Reply(200, CONSENT.encode(), HTML)
+        else:
+            server.routes[path] = Reply(200, (CONSENT if wall == "same-url" else CHALLENGE).encode(), HTML)
+    server.routes["/feed"] = Reply(200, rss([{"title": t, "link": p, "description": t} for p, t in stories.items()]), RSS)
+    summary = run(server, tmp_path, [{"name": "contoh", "url": server.url("/feed"), "outlet": "Contoh"}])
+    assert summary.new_articles == 2 and summary.duplicates == 0
+    articles = rows(tmp_path, "SELECT title, status, status_reason, text FROM articles ORDER BY title")
+    assert [a[0] for a in articles] == sorted(stories.values())
+    assert all(status == "interstitial" and "interstitial" in reason and text is None for _, status, reason, text in articles)
+    assert {a for (a,) in rows(tmp_path, "SELECT agency_id FROM mentions")} == {"kpk", "kemenkeu"}
+    assert rows(tmp_path, "SELECT DISTINCT state FROM entries") == [("retry",)]  # tried again later
+
+
+def test_a_short_news_story_about_cookies_is_still_a_story(server, tmp_path):
+    text = ["Komdigi meminta situs web di Indonesia menjelaskan penggunaan cookie kepada pengguna secara jelas dan "
+            "tidak menyesatkan, sesuai aturan pelindungan data pribadi yang mulai berlaku tahun ini.",
+            "Menurut Komdigi, banyak situs masih memasang spanduk persetujuan yang sulit ditolak oleh pembaca, "
+            "sehingga pengguna tidak benar-benar memberi persetujuan atas data mereka."]
+    server.routes["/berita/cookie"] = Reply(200, article_html("Komdigi soroti cookie situs", text).encode(), HTML)
+    server.routes["/feed"] = Reply(200, rss([{"title": "Komdigi soroti cookie situs", "link": "/berita/cookie"}]), RSS)
+    run(server, tmp_path, [{"name": "contoh", "url": server.url("/feed"), "outlet": "Contoh"}])
+    assert rows(tmp_path, "SELECT status FROM articles") == [("ok",)]
+
+
+def test_a_shared_canonical_merges_pages_only_when_their_texts_agree(server, tmp_path):
+    for path, key in (("/a", "banjir"), ("/b", "pajak"), ("/c", "banjir")):
+        server.routes[path] = Reply(200, article_html(f"Judul {path}", PARAGRAPHS[key], canonical="/satu").encode(), HTML)
+    server.routes["/feed"] = Reply(200, rss([{"title": f"Judul {p}", "link": p} for p in ("/a", "/b", "/c")]), RSS)
+    run(server, tmp_path, [{"name": "contoh", "url": server.url("/feed"), "outlet": "Contoh"}])
+    assert rows(tmp_path, "SELECT count(*) FROM articles") == [(2,)]  # /a and /c agree (one row); /b keeps its own

@@ -204,15 +204,18 @@ def migrate(con: duckdb.DuckDBPyConnection, local_time: LocalTime | None = None)
 
 
 def _add_status_checks(con: duckdb.DuckDBPyConnection) -> None:
-    """Rebuild each table that has a status column with CHECK constraints (DuckDB cannot ADD CONSTRAINT)."""
+    """Rebuild each table that has a status column with CHECK constraints from today's enums (DuckDB cannot ADD
+    or DROP a constraint): columns, defaults and the primary key as they are, the checks replaced."""
     tables: dict[str, list[str]] = {}
     for (table, column), enum in CHECKED_COLUMNS.items():
         tables.setdefault(table, []).append(f"CHECK ({column} IS NULL OR {column} IN ({sql_values(enum)}))")
     for table, checks in tables.items():
-        create = scalar(con, "SELECT sql FROM duckdb_tables() WHERE table_name = ?", [table])
-        head, _, _ = create.rstrip().rstrip(";").rpartition(")")
-        rebuilt = re.sub(rf"^CREATE TABLE {table}\b", f"CREATE TABLE {table}__rebuilt", head) + ", " + ", ".join(checks) + ")"
-        con.execute(rebuilt)
+        described = con.execute(f"DESCRIBE {table}").fetchall()  # name, type, null, key, default, extra
+        columns = [f"{name} {kind}" + (f" DEFAULT {default}" if default is not None else "")
+                   for name, kind, _null, _key, default, *_ in described]
+        key = [name for name, _kind, _null, is_key, *_ in described if is_key == "PRI"]
+        parts = columns + ([f"PRIMARY KEY ({', '.join(key)})"] if key else []) + checks
+        con.execute(f"CREATE TABLE {table}__rebuilt ({', '.join(parts)})")
         con.execute(f"INSERT INTO {table}__rebuilt SELECT * FROM {table}")
         con.execute(f"DROP TABLE {table}")
         con.execute(f"ALTER TABLE {table}__rebuilt RENAME TO {table}")

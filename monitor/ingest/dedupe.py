@@ -57,9 +57,16 @@ class StoryIndex:
         self._cluster_of: dict[str, str] = {}
         self._by_hash: dict[str, str] = {}
         self._signatures: dict[str, MinHash] = {}
+        self._hash_of: dict[str, str] = {}
+
+    def hash_of(self, article_id: str) -> str | None:
+        """The content hash the index knows for an article, if any."""
+        return self._hash_of.get(article_id)
 
     def add(self, article_id: str, content_hash: str | None, values: list[int] | None, cluster_id: str) -> None:
         self._cluster_of[article_id] = cluster_id
+        if content_hash:
+            self._hash_of.setdefault(article_id, content_hash)
         if content_hash and content_hash not in self._by_hash:
             self._by_hash[content_hash] = article_id
         if values is not None and article_id not in self._signatures:

@@ -192,6 +192,20 @@ def extract_page(body: bytes, url: str, content_type: str | None = None, *, min_
     return page
 
 
+def merge_pages(first: ExtractedPage, rest: list[ExtractedPage], min_text_chars: int,
+                incomplete: str | None = None) -> ExtractedPage:
+    """One article from the pages of a split article, in order: the first page's metadata, all texts joined. A
+    missing following page leaves the article `partial`, with the reason."""
+    texts = [p.text for p in (first, *rest) if p.text]
+    text = "\n".join(texts) or None
+    merged = ExtractedPage(**{**asdict(first), "text": text, "content_hash": content_hash(text) if text else None})
+    if text and merged.status in (ArticleStatus.TOO_SHORT, ArticleStatus.NO_TEXT) and len(text) >= min_text_chars:
+        merged.status, merged.reason = ArticleStatus.OK, None
+    if incomplete and merged.status == ArticleStatus.OK:
+        merged.status, merged.reason = ArticleStatus.PARTIAL, incomplete
+    return merged
+
+
 def _limit_memory(memory_mb: int) -> None:
     try:
         import resource

@@ -27,12 +27,21 @@ import httpx
 
 from monitor.config import Config, Settings
 from monitor.db.store import Store, dict_rows, scalar, write_batch
-from monitor.errors import DatabaseLockedError, FetchError, HostHeldError, RateLimitedError
+from monitor.errors import (
+    DatabaseLockedError,
+    FetchError,
+    HostHeldError,
+    PermanentFetchError,
+    RateLimitedError,
+    RetryableFetchError,
+)
 from monitor.ingest.dedupe import StoryIndex, signature
-from monitor.ingest.extract import ExtractedPage, ExtractionSandbox, parse_page_date
+from monitor.ingest.extract import ExtractedPage, ExtractionSandbox, decode_html, merge_pages, parse_page_date
 from monitor.ingest.feed_state import FeedOutcome, FeedSchedule, advance_feed_state, feed_entries, fetch_feed
 from monitor.ingest.fetch import FetchPolicy, FetchResult, HostLimiter, polite_fetch
+from monitor.ingest.interstitial import interstitial_reason
 from monitor.ingest.mentions import AgencyMatcher, lead_sentences_of, matcher_from_config
+from monitor.ingest.pagination import OnePageRule, next_page_link, one_page_url, show_all_link
 from monitor.ingest.urls import decode_google_news_link, host_of, is_google_news_link, normalize_url, url_key
 from monitor.localtime import LocalTime, local_time
 from monitor.records import (
@@ -201,21 +210,63 @@ class PageOutcome:
     result: FetchResult | None = None
     error: FetchError | None = None
     page_url: str | None = None
+    more: list[FetchResult] = field(default_factory=list)  # the following pages of a split article
+    incomplete: str | None = None  # why a following page is missing
 
 
 def fetch_page(client: httpx.Client, policy: FetchPolicy, limiter: HostLimiter, entry: EntryRow,
-               outlet: str | None, now: dt.datetime) -> PageOutcome:
-    """Fetch one entry's page (a Google News link is decoded to the publisher's URL when it carries it); nothing
-    is sent to a host that asked to be left alone (HostHeldError)."""
+               outlet: str | None, now: dt.datetime, settings: Settings) -> PageOutcome:
+    """Fetch one entry's page (a Google News link is decoded to the publisher's URL when it carries it), the whole
+    article when it is split over pages (monitor/ingest/pagination.py); nothing is sent to a host that asked to be
+    left alone (HostHeldError)."""
     url = entry.url or ""
     if is_google_news_link(url):
         url = decode_google_news_link(url) or url
     outcome = PageOutcome(entry, outlet, page_url=url)
+    rules = [OnePageRule(r.host, r.query, r.path_suffix) for r in settings.pagination]
+    one_page = one_page_url(url, rules)
     try:
-        outcome.result = polite_fetch(client, url, policy, limiter, now)
+        if one_page is not None:
+            try:
+                outcome.result = polite_fetch(client, one_page, policy, limiter, now)
+                outcome.page_url = one_page
+            except (PermanentFetchError, RetryableFetchError) as exc:
+                if isinstance(exc, RateLimitedError):
+                    raise
+                log.info("one-page view %s failed (%s); fetching %s", one_page, exc.reason, url)
+        if outcome.result is None:
+            outcome.result = polite_fetch(client, url, policy, limiter, now)
+        _whole_article(client, policy, limiter, now, outcome, settings.max_article_pages)
     except FetchError as exc:
         outcome.error = exc
     return outcome
+
+
+def _whole_article(client: httpx.Client, policy: FetchPolicy, limiter: HostLimiter, now: dt.datetime,
+                   outcome: PageOutcome, max_pages: int) -> None:
+    """Replace a first page by the page's own one-page view, or collect the following pages (bounded)."""
+    result = outcome.result
+    if result is None or not result.body or "html" not in (result.content_type or "html").lower():
+        return
+    html = decode_html(result.body, result.content_type)
+    whole = show_all_link(html, result.final_url)
+    if whole is not None:
+        try:
+            outcome.result = polite_fetch(client, whole, policy, limiter, now)
+            return
+        except FetchError as exc:
+            log.info("one-page link %s failed (%s): following pages instead", whole, exc.reason)
+    seen = {result.final_url}
+    following = next_page_link(html, result.final_url)
+    while following is not None and following not in seen and len(outcome.more) + 1 < max_pages:
+        seen.add(following)
+        try:
+            page = polite_fetch(client, following, policy, limiter, now)
+        except FetchError as exc:  # the text so far is kept; the gap is recorded with the page
+            outcome.incomplete = f"page {len(outcome.more) + 2} of the article not fetched: {exc.reason}"
+            return
+        outcome.more.append(page)
+        following = next_page_link(decode_html(page.body, page.content_type), page.final_url)
 
 
 def host_holds(errors: list[tuple[str, FetchError | None]], now: dt.datetime, limiter: HostLimiter) -> list[HostHoldRow]:
@@ -255,6 +306,10 @@ def page_batch(outcomes: list[PageOutcome], pages: list[ExtractedPage | None], n
                 continue
             page = ExtractedPage(ArticleStatus.FETCH_FAILED, f"page fetch failed: {error.reason}")
         assert page is not None  # a fetched page was extracted
+        wall = interstitial_reason(outcome.page_url or entry.url or "", outcome.result.final_url if outcome.result else None,
+                                   page.text, page.title) if page.status != ArticleStatus.FETCH_FAILED else None
+        if wall is not None:
+            page = ExtractedPage(ArticleStatus.INTERSTITIAL, wall)
         article = article_row(outcome, page, now, ctx.local_time, index, summary)
         batch.add(article)
         body_for_mentions = article.text if article.text else entry.summary
@@ -263,6 +318,11 @@ def page_batch(outcomes: list[PageOutcome], pages: list[ExtractedPage | None], n
                                  mention_count=mention.mention_count, in_title=mention.in_title,
                                  in_lead=mention.in_lead, forms=mention.forms, sentences=mention.sentences,
                                  legacy_name=mention.legacy_name))
+        if wall is not None and attempts < settings.max_page_attempts:  # the wall may be gone next time
+            batch.add(EntryUpdate(entry_id=entry.entry_id, attempts=attempts, state=EntryState.RETRY, last_reason=wall,
+                                  next_attempt_at=now + dt.timedelta(minutes=15 * 2 ** (attempts - 1)),
+                                  article_id=article.article_id))
+            continue
         batch.add(EntryUpdate(entry_id=entry.entry_id, attempts=attempts, state=EntryState.DONE,
                               last_reason=page.reason, article_id=article.article_id))
     batch.extend(host_holds([(o.page_url or "", o.error) for o in outcomes], now, ctx.limiter))
@@ -277,9 +337,16 @@ def article_row(outcome: PageOutcome, page: ExtractedPage, now: dt.datetime, loc
     if result is not None and host_of(final_url or "") == "news.google.com":
         page = ExtractedPage(ArticleStatus.UNRESOLVED, "Google News link did not lead to the publisher's page")
     canonical = page.canonical_url or None
+    own_id = url_key(final_url or entry.url or "")
+    if canonical and url_key(canonical) != own_id:
+        # a canonical link merges this page into another article only when their texts agree (a consent wall or
+        # a broken template gives many different stories one canonical URL)
+        known = index.hash_of(url_key(canonical))
+        if not page.content_hash or (known is not None and known != page.content_hash):
+            canonical = None
     article_id = url_key(canonical or final_url or entry.url or "")
     has_text = page.status in ArticleStatus.with_text() and bool(page.text)
-    if page.status not in (ArticleStatus.OK, ArticleStatus.FETCH_FAILED, ArticleStatus.UNRESOLVED):
+    if page.status not in (ArticleStatus.OK, ArticleStatus.FETCH_FAILED, ArticleStatus.UNRESOLVED, ArticleStatus.INTERSTITIAL):
         summary.extraction_failures += 1
     published, date_source = entry.published_at, DateSource.FEED
     if published is None:
@@ -410,11 +477,18 @@ def _pages(ctx: RunContext, summary: RunSummary, index: StoryIndex) -> None:
             context = contextvars.copy_context()
             page_outcomes = list(pool.map(
                 lambda item: context.copy().run(fetch_page, ctx.client, policy, ctx.limiter, item[0], item[1],
-                                                ctx.clock()), pending))
-        to_extract = [(o.result.body, o.result.final_url, o.result.content_type) for o in page_outcomes if o.result]
+                                                ctx.clock(), settings), pending))
+        to_extract = [(r.body, r.final_url, r.content_type) for o in page_outcomes if o.result for r in (o.result, *o.more)]
         with summary.timed("extract"):
             extracted = iter(ctx.sandbox.extract_many(to_extract)) if to_extract else iter(())
-        pages = [next(extracted) if o.result else None for o in page_outcomes]
+        pages: list[ExtractedPage | None] = []
+        for o in page_outcomes:
+            if o.result is None:
+                pages.append(None)
+                continue
+            first = next(extracted)
+            rest = [next(extracted) for _ in o.more]
+            pages.append(merge_pages(first, rest, settings.min_text_chars, o.incomplete) if rest or o.incomplete else first)
         return PrefetchedPages(page_outcomes, pages, started, time.perf_counter())
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch") as prefetcher:

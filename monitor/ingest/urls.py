@@ -13,6 +13,9 @@ TRACKING_KEYS = {
 }
 # Query keys that identify content on some CMSs and must survive normalisation.
 CONTENT_KEYS = {"id", "p", "page_id", "news_id", "berita_id", "read", "mib", "idkanal"}
+# Parameters that select the whole article on one page (monitor/ingest/pagination.py): kept, unlike page=2.
+CONTENT_SELECTORS = {("page", "all"), ("page", "single"), ("single", "1"), ("showall", "1"), ("show", "all"),
+                     ("view", "all"), ("full", "1"), ("singlepage", "1"), ("all", "1")}
 
 
 def clean_url(url: str, base: str | None = None) -> str:
@@ -31,7 +34,7 @@ def clean_url(url: str, base: str | None = None) -> str:
     query = [
         (k, v)
         for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if k.lower() in CONTENT_KEYS
+        if k.lower() in CONTENT_KEYS or (k.lower(), v.lower()) in CONTENT_SELECTORS
         or not (k.lower() in TRACKING_KEYS or k.lower().startswith(TRACKING_PREFIXES))
     ]
     path = parts.path or "/"

@@ -1,0 +1,2 @@
+-- v14: article status 'interstitial' (consent walls, bot checks): the status CHECK constraints rebuilt from the enums
+-- @status_checks

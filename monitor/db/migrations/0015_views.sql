@@ -1,0 +1,2 @@
+-- v15: views recreated over the rebuilt tables
+-- @views

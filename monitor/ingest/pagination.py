@@ -1,0 +1,98 @@
+"""Articles split over several pages (issue 14, kind 4): fetch the one-page view, or the following pages.
+
+Many Indonesian portals split an article into pages; the first page alone loses whatever (and whichever agency)
+comes later. Two ways to the whole text, in this order:
+
+1. **An outlet rule** (`settings.pagination`, operators extend it in feeds.yaml): the outlet's one-page view, a
+   query parameter (`page=all`, `single=1`) or a path suffix (`/all`), applied to the article URL before fetching.
+   Shipped rules (the forms documented by gvoze32/antisplitpage, a user script that does this for readers):
+   Kompas, Tribunnews, Grid, Kontan, Kompasiana, Suara, Viva, Jawapos (`page=all`), Detik (`single=1`),
+   iNews (`/all`).
+2. **What the page itself offers**: a link whose text asks for the whole article ("Tampilkan semua", "Lihat semua
+   halaman", "Baca dalam satu halaman", "Show all") is fetched instead; otherwise, when the page links the next page
+   of the same article ("Halaman selanjutnya", "Berikutnya", `rel="next"`, `?page=2`), the following pages are
+   fetched, at most MAX_PAGES in all, and their texts appended in order.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+MAX_PAGES = 10
+SHOW_ALL_TEXT = re.compile(r"^\s*(?:tampilkan\s+semua|lihat\s+semua(?:\s+halaman)?|baca\s+(?:dalam\s+)?satu\s+halaman|"
+                           r"semua\s+halaman|show\s+all|view\s+all|single\s+page|baca\s+selengkapnya\s+tanpa\s+halaman)\s*$",
+                           re.I)
+NEXT_TEXT = re.compile(r"^\s*(?:halaman\s+(?:selanjutnya|berikutnya)|selanjutnya|berikutnya|next(?:\s+page)?|lanjut)\s*[»›>]*\s*$",
+                       re.I)
+_ANCHOR = re.compile(r"<a\s[^>]*?href\s*=\s*[\"']([^\"']+)[\"'][^>]*>(.*?)</a>", re.I | re.S)
+_REL_NEXT = re.compile(r"<(?:a|link)\s[^>]*?rel\s*=\s*[\"']next[\"'][^>]*?href\s*=\s*[\"']([^\"']+)[\"']|"
+                       r"<(?:a|link)\s[^>]*?href\s*=\s*[\"']([^\"']+)[\"'][^>]*?rel\s*=\s*[\"']next[\"']", re.I)
+
+
+@dataclass(frozen=True)
+class OnePageRule:
+    """An outlet's one-page view: for hosts ending in `host`, add `query` ("page=all") or `path_suffix` ("/all")."""
+
+    host: str
+    query: str | None = None
+    path_suffix: str | None = None
+
+
+def one_page_url(url: str, rules: list[OnePageRule]) -> str | None:
+    """The one-page view of `url` under the first rule whose host matches, or None (no rule, or already it)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    for rule in rules:
+        if not (host == rule.host or host.endswith("." + rule.host)):
+            continue
+        if rule.query:
+            wanted = parse_qsl(rule.query)
+            current = parse_qsl(parts.query, keep_blank_values=True)
+            if all(pair in current for pair in wanted):
+                return None
+            keys = {k for k, _ in wanted}
+            query = urlencode([(k, v) for k, v in current if k not in keys] + wanted)
+            return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+        if rule.path_suffix:
+            path = parts.path.rstrip("/")
+            if path.endswith(rule.path_suffix.rstrip("/")):
+                return None
+            return urlunsplit((parts.scheme, parts.netloc, path + rule.path_suffix, parts.query, ""))
+    return None
+
+
+def _text(fragment: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", fragment).split())
+
+
+def _same_article(url: str, candidate: str) -> bool:
+    a, b = urlsplit(url), urlsplit(candidate)
+    return (a.hostname or "").lower() == (b.hostname or "").lower() and a.path.rstrip("/") == b.path.rstrip("/") \
+        or (b.path.rstrip("/").startswith(a.path.rstrip("/")) and len(b.path) - len(a.path) <= 8)
+
+
+def show_all_link(html: str, url: str) -> str | None:
+    """The page's own link to the whole article on one page, if it has one."""
+    for href, label in _ANCHOR.findall(html[:500_000]):
+        if SHOW_ALL_TEXT.match(_text(label)):
+            target = urljoin(url, href.strip())
+            if target != url and _same_article(url, target):
+                return target
+    return None
+
+
+def next_page_link(html: str, url: str) -> str | None:
+    """The page's link to the next page of the same article, if it has one."""
+    head = html[:500_000]
+    for match in _REL_NEXT.finditer(head):
+        target = urljoin(url, (match.group(1) or match.group(2)).strip())
+        if target != url and _same_article(url, target):
+            return target
+    for href, label in _ANCHOR.findall(head):
+        if NEXT_TEXT.match(_text(label)):
+            target = urljoin(url, href.strip())
+            if target != url and _same_article(url, target):
+                return target
+    return None
