@@ -47,7 +47,7 @@ def article_html(title: str, paragraphs: list[str], *, charset: str = "utf-8", c
 
 
 def rss(items: list[dict], *, title: str = "Feed Uji", link: str = "http://example.test/") -> bytes:
-    """items: {title, link, guid?, date?, description?}"""
+    """items: {title, link, guid?, date?, description?, source?}"""
     out = []
     for item in items:
         parts = [f"<title>{html.escape(item['title'])}</title>", f"<link>{html.escape(item['link'])}</link>"]
@@ -56,6 +56,8 @@ def rss(items: list[dict], *, title: str = "Feed Uji", link: str = "http://examp
         if item.get("date"):
             parts.append(f"<pubDate>{item['date']}</pubDate>")
         parts.append(f"<description>{html.escape(item.get('description', ''))}</description>")
+        if item.get("source"):
+            parts.append(f'<source url="http://publisher.test/">{html.escape(item["source"])}</source>')
         out.append("<item>" + "".join(parts) + "</item>")
     return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{title}</title><link>{link}</link>'
             f"<description>uji</description>{''.join(out)}</channel></rss>").encode()

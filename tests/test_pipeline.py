@@ -222,6 +222,52 @@ def test_google_news_links_resolve_to_the_publisher_or_are_recorded_unresolved(s
     assert rows(tmp_path, "SELECT agency_id FROM mentions m JOIN articles a USING (article_id) WHERE a.status = 'unresolved'") == [("kemenkeu",)]
 
 
+NEW_STYLE_ID = "CBMiNkFVX3lxTFBaeHEwRnEzY29udG9oVGlkYWtBZGFVUkxkaVNpbmktOWZBN25XYzJiUWtMbTBYctIBAA"  # google-news-new-links
+KPK_STORY = "KPK periksa pejabat dinas terkait dugaan suap proyek jalan"
+
+
+def kpk_stories(tmp_path):
+    return rows(tmp_path, "SELECT count(*), count(DISTINCT cluster_id) FROM agency_mentions WHERE agency_id = 'kpk'")[0][1]
+
+
+@pytest.mark.parametrize("order", ["google-first", "publisher-first", "google-next-run"])
+@pytest.mark.parametrize("page_title", [KPK_STORY, f"{KPK_STORY} | Kabar Contoh", f"{KPK_STORY} - Nasional - Kabar Contoh"])
+def test_a_headline_only_google_item_and_the_publishers_copy_are_one_story(server, tmp_path, order, page_title):
+    """google-news-new-links: the new-style id cannot be decoded here (Google's JavaScript page answers), so the
+    Google entry stays unresolved with its reason, and the story still counts once for kpk."""
+    google = f"http://news.google.com:{server.port}"
+    server.routes[f"/rss/articles/{NEW_STYLE_ID}?oc=5"] = Reply(200, b"<html><body><c-wiz></c-wiz></body></html>", HTML)
+    server.routes["/rss/search?q=KPK"] = Reply(200, rss([{"title": f"{KPK_STORY} - Kabar Contoh", "source": "Kabar Contoh",
+                                                         "link": f"{google}/rss/articles/{NEW_STYLE_ID}?oc=5"}]), RSS)
+    path = "/nasional/read/2026/11/30/0805/kpk-periksa-pejabat-dinas"
+    server.routes[path] = Reply(200, article_html(page_title, PARAGRAPHS["banjir"]).encode(), HTML)
+    server.routes["/direct.xml"] = Reply(200, rss([{"title": KPK_STORY, "link": path}]), RSS)
+    google_feed = {"name": "gn-kpk", "kind": "google_news", "url": f"{google}/rss/search?q=KPK", "outlet": "Google News"}
+    publisher_feed = {"name": "kabar-contoh", "url": server.url("/direct.xml"), "outlet": "Kabar Contoh"}
+    resolver = lambda host, port: ["127.0.0.1"]  # noqa: E731
+    if order == "google-next-run":
+        run(server, tmp_path, [publisher_feed], resolver=resolver)
+        run(server, tmp_path, [google_feed, publisher_feed], clock=Clock(dt.datetime(2026, 11, 23, 5, tzinfo=dt.UTC)),
+            resolver=resolver)
+    else:
+        run(server, tmp_path, [google_feed, publisher_feed][:: 1 if order == "google-first" else -1], resolver=resolver)
+    assert rows(tmp_path, "SELECT status, title FROM articles ORDER BY status") == [
+        ("ok", page_title), ("unresolved", KPK_STORY)]  # Google's " - <publisher>" suffix is not part of the headline
+    assert kpk_stories(tmp_path) == 1
+
+
+def test_headlines_merge_stories_only_when_one_side_has_no_text_and_the_headline_is_specific(server, tmp_path):
+    server.routes["/a"] = Reply(200, article_html("Polri tangkap pelaku penipuan daring", PARAGRAPHS["banjir"]).encode(), HTML)
+    server.routes["/b"] = Reply(200, article_html("Polri tangkap pelaku penipuan daring", PARAGRAPHS["pajak"]).encode(), HTML)
+    server.routes["/c"] = Reply(404, b"")
+    server.routes["/d"] = Reply(404, b"")
+    server.routes["/feed"] = Reply(200, rss([{"title": "Polri tangkap pelaku penipuan daring", "link": p} for p in ("/a", "/b")]
+                                            + [{"title": "Berita Polri hari ini", "link": p} for p in ("/c", "/d")]), RSS)
+    run(server, tmp_path, [{"name": "contoh", "url": server.url("/feed"), "outlet": "Contoh"}], max_page_attempts=1)
+    # two different texts under one headline stay two stories; two unreadable pages with a 4-word headline too
+    assert rows(tmp_path, "SELECT count(*), count(DISTINCT cluster_id) FROM articles") == [(4, 4)]
+
+
 class FailingFeedWrites(Store):
     def write(self, batch):
         if batch.of(FeedRow):

@@ -4,7 +4,11 @@ Three levels, cheapest first:
 1. same canonical URL → one article row (the key is `url_key`, whichever feeds carried it);
 2. identical text under another URL → `same_text_as` points at the first article with that content hash;
 3. near-duplicate text (wire copy picked up and lightly edited) → same `cluster_id`, found with MinHash LSH
-   over word 3-shingles (Jaccard ≥ threshold, default 0.5).
+   over word 3-shingles (Jaccard ≥ threshold, default 0.5);
+4. a headline-only row (a Google News item whose publisher URL could not be had, a page that could not be read)
+   → the cluster of the article with the same headline, in either order of arrival (issue 14, kind 3). Headlines
+   are compared as `headline_keys`: lower-cased words, with and without a trailing " - Outlet" segment, and only
+   when they have at least MIN_HEADLINE_WORDS words, so that "Berita Terkini" never merges two stories.
 A story's `cluster_id` is the id of the first article seen in it, so "unique stories" = distinct cluster_id.
 """
 
@@ -17,6 +21,9 @@ import numpy as np
 from datasketch import MinHash, MinHashLSH
 
 NUM_PERM = 64
+MIN_HEADLINE_WORDS = 5
+# " - Kabar Contoh", " | Nasional", " — Tempo.co": the outlet or section segment that titles and Google News append
+_TRAILING_SEGMENT = re.compile(r"\s+[-|–—:]\s+[^-|–—:]{1,60}$")
 SHINGLE_WORDS = 3
 SCHEME = "affine32"  # pinned: signatures are stored, so the hashing scheme must not drift
 
@@ -33,6 +40,19 @@ def signature(text: str) -> list[int]:
     minhash = MinHash(num_perm=NUM_PERM, seed=7, scheme=SCHEME)
     minhash.update_batch(list(shingles(text)))
     return [int(v) for v in minhash.hashvalues]
+
+
+def headline_keys(*titles: str | None) -> set[str]:
+    """Comparable forms of the headlines: each title's words, and again without a trailing outlet segment."""
+    keys = set()
+    for title in titles:
+        if not title:
+            continue
+        for form in (title, _TRAILING_SEGMENT.sub("", title.strip())):
+            words = re.findall(r"\w+", form.lower())
+            if len(words) >= MIN_HEADLINE_WORDS:
+                keys.add(" ".join(words))
+    return keys
 
 
 def _to_minhash(values: list[int]) -> MinHash:
@@ -58,13 +78,20 @@ class StoryIndex:
         self._by_hash: dict[str, str] = {}
         self._signatures: dict[str, MinHash] = {}
         self._hash_of: dict[str, str] = {}
+        self._by_headline: dict[str, str] = {}  # headline key → first article with it
+        self._headline_only: set[str] = set()
 
     def hash_of(self, article_id: str) -> str | None:
         """The content hash the index knows for an article, if any."""
         return self._hash_of.get(article_id)
 
-    def add(self, article_id: str, content_hash: str | None, values: list[int] | None, cluster_id: str) -> None:
+    def add(self, article_id: str, content_hash: str | None, values: list[int] | None, cluster_id: str,
+            headlines: set[str] | None = None) -> None:
         self._cluster_of[article_id] = cluster_id
+        for key in headlines or ():
+            self._by_headline.setdefault(key, article_id)
+        if not content_hash and values is None:
+            self._headline_only.add(article_id)
         if content_hash:
             self._hash_of.setdefault(article_id, content_hash)
         if content_hash and content_hash not in self._by_hash:
@@ -74,8 +101,10 @@ class StoryIndex:
             self._signatures[article_id] = minhash
             self._lsh.insert(article_id, minhash)
 
-    def decide(self, article_id: str, content_hash: str | None, values: list[int] | None) -> DedupeDecision:
-        """Where a new article belongs; also records it so later articles of the batch see it."""
+    def decide(self, article_id: str, content_hash: str | None, values: list[int] | None,
+               headlines: set[str] | None = None) -> DedupeDecision:
+        """Where a new article belongs; also records it so later articles of the batch see it. `headlines` are
+        the row's `headline_keys`; they decide only when one side of the pair has no text."""
         if article_id in self._cluster_of:  # re-processing a known article keeps its cluster
             return DedupeDecision(None, self._cluster_of[article_id], known=True)
         same = self._by_hash.get(content_hash) if content_hash else None
@@ -89,6 +118,15 @@ class StoryIndex:
                     best, best_score = candidate, score
             if best is not None:
                 cluster = self._cluster_of[best]
+        if cluster is None and headlines:
+            cluster = self._cluster_by_headline(headlines, has_text=content_hash is not None or values is not None)
         decision = DedupeDecision(same, cluster or article_id)
-        self.add(article_id, content_hash, values, decision.cluster_id)
+        self.add(article_id, content_hash, values, decision.cluster_id, headlines)
         return decision
+
+    def _cluster_by_headline(self, headlines: set[str], has_text: bool) -> str | None:
+        for key in sorted(headlines):
+            other = self._by_headline.get(key)
+            if other is not None and (not has_text or other in self._headline_only):
+                return self._cluster_of[other]
+        return None

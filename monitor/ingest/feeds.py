@@ -117,9 +117,12 @@ def parse_feed(body: bytes, final_url: str, *, content_type: str | None = None, 
         raw_date = item.get("published") or item.get("updated") or item.get("created")
         published, status = parse_date(raw_date, now, local)
         source = item.get("source") or {}
+        source_name = _clean(source.get("title")) or None
+        if source_name and title.endswith(f" - {source_name}"):  # Google News appends " - <publisher>"
+            title = title[: -len(source_name) - 3].rstrip()
         result.entries.append(Entry(
             url=absolute, url_key=key, guid=guid, title=title,
             summary=_clean(item.get("summary"))[:2000], published_at=published, date_status=status,
-            raw_date=raw_date, source_name=_clean(source.get("title")) or None, source_url=source.get("href"),
+            raw_date=raw_date, source_name=source_name, source_url=source.get("href"),
         ))
     return result

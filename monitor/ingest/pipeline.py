@@ -35,7 +35,7 @@ from monitor.errors import (
     RateLimitedError,
     RetryableFetchError,
 )
-from monitor.ingest.dedupe import StoryIndex, signature
+from monitor.ingest.dedupe import StoryIndex, headline_keys, signature
 from monitor.ingest.extract import ExtractedPage, ExtractionSandbox, decode_html, merge_pages, parse_page_date
 from monitor.ingest.feed_state import FeedOutcome, FeedSchedule, advance_feed_state, feed_entries, fetch_feed
 from monitor.ingest.fetch import FetchPolicy, FetchResult, HostLimiter, polite_fetch
@@ -353,7 +353,8 @@ def article_row(outcome: PageOutcome, page: ExtractedPage, now: dt.datetime, loc
         published = parse_page_date(page.published, local)
         date_source = DateSource.PAGE if published else DateSource.UNKNOWN
     values = signature(page.text) if has_text and page.text else None
-    decision = index.decide(article_id, page.content_hash if has_text else None, values)
+    decision = index.decide(article_id, page.content_hash if has_text else None, values,
+                            headline_keys(page.title, entry.title))
     if decision.known or decision.same_text_as or decision.cluster_id != article_id:
         summary.duplicates += 1
     else:
@@ -373,10 +374,15 @@ def load_story_index(store: Store, settings: Settings, now: dt.datetime) -> Stor
     index = StoryIndex(settings.near_duplicate_threshold)
     since = now - dt.timedelta(days=settings.dedupe_window_days)
     with store.session(read_only=True) as con:
-        rows = con.execute("SELECT article_id, content_hash, minhash, cluster_id FROM articles "
-                           "WHERE coalesce(published_at, fetched_at) >= ? ORDER BY fetched_at, article_id", [since]).fetchall()
-    for article_id, chash, values, cluster in rows:
-        index.add(article_id, chash, values, cluster or article_id)
+        rows = con.execute("SELECT a.article_id, a.content_hash, a.minhash, a.cluster_id, a.title, "
+                           "       list(DISTINCT e.title) FILTER (e.title IS NOT NULL) FROM articles a "
+                           "LEFT JOIN entries e ON e.article_id = a.article_id "
+                           "WHERE coalesce(a.published_at, a.fetched_at) >= ? "
+                           "GROUP BY a.article_id, a.content_hash, a.minhash, a.cluster_id, a.title, a.fetched_at "
+                           "ORDER BY a.fetched_at, a.article_id", [since]).fetchall()
+    for article_id, chash, values, cluster, title, entry_titles in rows:
+        index.add(article_id, chash, values, cluster or article_id,
+                  headline_keys(title, *(entry_titles or [])))
     return index
 
 
