@@ -285,6 +285,7 @@ class SchedulerEventRow:
     job: str
     event: SchedulerEvent
     detail: str | None = None
+    slot_at: dt.datetime | None = None  # the cron slot a digest/weekly event is about
 
 
 @dataclass

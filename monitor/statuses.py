@@ -94,6 +94,7 @@ class SchedulerEvent(StrEnum):
     MISSED = "missed"
     ERROR = "error"
     WRITTEN = "written"      # the weekly files were written
+    DONE = "done"            # a digest slot ran
 
 
 class AlertKind(StrEnum):

@@ -1,21 +1,36 @@
 """The scheduler: job options, time zone, the shared run lock, and a real SIGTERM."""
 
+import datetime as dt
 import os
 import signal
 import subprocess
 import threading
 import time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
 
 from monitor.db.store import Store
+from monitor.localtime import LocalTime
+from monitor.outputs.export import Week
+from monitor.outputs.status import collect_status, render_status
 from monitor.runner import run_lock
-from monitor.service.schedule import build_scheduler, describe_jobs, ingest_job
+from monitor.service.schedule import (
+    CatchUp,
+    build_scheduler,
+    catch_up_plans,
+    cron_triggers,
+    describe_jobs,
+    ingest_job,
+    last_handled_slots,
+    plan_catch_up,
+    record_missed,
+)
 
 from helpers import batch, make_config
-from test_cli import MONITOR, write_config
+from test_cli import MONITOR, table, write_config
 
 
 def test_jobs_have_explicit_options_and_jakarta_time(tmp_path):
@@ -78,3 +93,108 @@ def test_sigterm_commits_the_batch_releases_the_lock_and_exits_0(server, tmp_pat
         assert con.execute("SELECT count(*) FROM articles").fetchone()[0] == 8
     finally:
         con.close()
+
+
+# --- a slot that passed while the service was down (issue 14, kind 12; ../shared/cases/schedule-missed-slot) ---
+
+WIB = ZoneInfo("Asia/Jakarta")
+MONDAY_0700 = dt.datetime(2026, 11, 30, 7, 0, tzinfo=WIB)
+
+
+def weekly_and_digest(**schedule):
+    triggers = cron_triggers(make_config([], schedule={"weekly_day": "mon", "weekly_time": "07:00", "digest_time": "07:00",
+                                                       **schedule}).settings)
+    return triggers["weekly"], triggers["digest"]
+
+
+@pytest.mark.parametrize("started_after_s", [1, 120, 599])
+def test_a_new_service_started_inside_the_grace_time_runs_the_slot_it_missed(started_after_s):
+    weekly, digest = weekly_and_digest()
+    now = MONDAY_0700 + dt.timedelta(seconds=started_after_s)
+    assert plan_catch_up("weekly", weekly, None, now, 600) == CatchUp("weekly", MONDAY_0700, ())
+    assert plan_catch_up("digest", digest, None, now, 600) == CatchUp("digest", MONDAY_0700, ())
+
+
+def test_outside_the_grace_time_the_slot_is_missed_not_run_and_nothing_older_is_invented():
+    weekly, digest = weekly_and_digest()
+    now = MONDAY_0700 + dt.timedelta(minutes=11)
+    assert plan_catch_up("weekly", weekly, None, now, 600) == CatchUp("weekly", None, (MONDAY_0700,))
+    # a new database: earlier daily slots are not counted as missed (there was no service to miss them)
+    assert plan_catch_up("digest", digest, None, now, 600) == CatchUp("digest", None, (MONDAY_0700,))
+
+
+def test_a_restart_after_the_slot_ran_owes_nothing_and_a_long_outage_records_every_slot():
+    weekly, digest = weekly_and_digest()
+    now = MONDAY_0700 + dt.timedelta(minutes=2)
+    assert plan_catch_up("weekly", weekly, MONDAY_0700, now, 600) == CatchUp("weekly", None, ())
+    three_days_ago = MONDAY_0700 - dt.timedelta(days=3)  # the digest last ran on Friday; down since Saturday
+    plan = plan_catch_up("digest", digest, three_days_ago, now, 600)
+    assert plan.run_slot == MONDAY_0700
+    assert plan.missed == (MONDAY_0700 - dt.timedelta(days=2), MONDAY_0700 - dt.timedelta(days=1))
+    # the machine's zone plays no part: the same instant in UTC gives the same plan
+    assert plan_catch_up("weekly", weekly, None, now.astimezone(dt.UTC), 600).run_slot == MONDAY_0700
+
+
+def test_list_shows_the_missed_slot_run_now_not_next_weeks(tmp_path):
+    now = dt.datetime.now(WIB) - dt.timedelta(minutes=2)
+    config = make_config([], schedule={"weekly_day": now.strftime("%a").lower(), "weekly_time": now.strftime("%H:%M"),
+                                       "digest_time": now.strftime("%H:%M")})
+    lines = describe_jobs(config, str(tmp_path / "m.duckdb"))
+    weekly = next(line for line in lines if line.startswith("weekly"))
+    assert f"the {now:%Y-%m-%d %H:%M} WIB slot was missed" in weekly
+    assert not any(line.startswith("weekly:catch-up") for line in lines)
+    assert not (tmp_path / "m.duckdb").exists()  # listing records nothing
+
+
+@pytest.mark.slow
+def test_the_service_started_after_the_weekly_slot_writes_the_week_and_records_it(server, tmp_path):
+    """The handed case end to end: `monitor schedule` started 2 minutes after the slot writes the weekly CSV and
+    HTML report at start, stores `weekly/written` with the slot, runs the digest; a second start owes nothing."""
+    slot = (dt.datetime.now(WIB) - dt.timedelta(minutes=2)).replace(second=0, microsecond=0)
+    schedule = {"ingest_minutes": 600, "weekly_day": slot.strftime("%a").lower(), "weekly_time": slot.strftime("%H:%M"),
+                "digest_time": slot.strftime("%H:%M"), "exports_dir": str(tmp_path / "out" / "exports"),
+                "reports_dir": str(tmp_path / "out" / "reports")}
+    env = {**os.environ, **write_config(tmp_path, server, n_articles=0, schedule=schedule)}
+    db = env["MONITOR_DB"]
+
+    def serve_for_a_while():
+        log = tmp_path / "schedule.log"
+        with log.open("w") as stderr:
+            proc = subprocess.Popen([MONITOR, "-v", "schedule"], env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+            deadline = time.time() + 90
+            while time.time() < deadline and not all(f"{job} 20" in log.read_text() for job in ("digest", "weekly")):
+                time.sleep(0.5)
+            time.sleep(1)
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=90)
+        err = log.read_text()
+        assert proc.returncode == 0, err
+        return err
+
+    err = serve_for_a_while()
+    week = Week.last_complete(LocalTime(), now=slot)
+    exports = sorted(p.name for p in (tmp_path / "out" / "exports").iterdir())
+    assert len(exports) == 2 and all(name.startswith(f"monitor-weekly-{week.label}-all-agencies-") for name in exports)
+    assert [name.rsplit("-", 1)[1] for name in exports] == ["stories.csv", "summary.csv"]
+    assert (tmp_path / "out" / "reports" / f"monitor-weekly-{week.label}.html").exists()
+    assert "WARNING" in err and "slot passed while the service was not running; running it now" in err
+    events = dict(((job, event), slot_at) for job, event, slot_at in
+                  table(db, "SELECT job, event, slot_at FROM scheduler_events"))
+    assert events[("weekly", "written")] == slot and events[("digest", "done")] == slot
+    listed = subprocess.run([MONITOR, "schedule", "--list"], env=env, capture_output=True, text=True, timeout=60).stdout
+    assert "was missed" not in listed  # the slot is handled: the next weekly run is next week's
+    status = subprocess.run([MONITOR, "status"], env=env, capture_output=True, text=True, timeout=60).stdout
+    assert "WARNING" not in status
+
+
+def test_a_slot_outside_the_grace_time_is_recorded_as_missed_and_shown_by_status(tmp_path):
+    db = str(tmp_path / "m.duckdb")
+    Store(db).write(batch())
+    config = make_config([], schedule={"weekly_day": "mon", "weekly_time": "07:00", "digest_time": "07:00"})
+    plans = [CatchUp("weekly", None, (MONDAY_0700,))]
+    record_missed(plans, db, LocalTime())
+    report = collect_status(db)
+    assert [(e["job"], e["event"], e["slot_at"]) for e in report["scheduler_not_run"]] == [("weekly", "missed", MONDAY_0700)]
+    assert "WARNING: scheduler job weekly missed for the 2026-11-30 07:00 WIB slot" in render_status(report)
+    assert last_handled_slots(db) == {"weekly": MONDAY_0700}  # a restart does not record it again
+    assert catch_up_plans(config, db, MONDAY_0700 + dt.timedelta(minutes=30))[1] == CatchUp("weekly", None, ())

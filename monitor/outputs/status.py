@@ -6,7 +6,7 @@ import datetime as dt
 
 from monitor.db.store import Store, counts, dict_rows, scalar
 from monitor.localtime import LocalTime
-from monitor.statuses import EntryState
+from monitor.statuses import EntryState, SchedulerEvent
 
 UTC = dt.UTC
 
@@ -42,13 +42,16 @@ def collect_status(db: str, now: dt.datetime | None = None, exports_dir: str = "
         table_counts = counts(con)
         models = rows("SELECT model_version, count(*) AS articles, max(analyzed_at) AS last_used FROM article_analysis "
                       "GROUP BY 1 ORDER BY last_used DESC")
-        events = rows("SELECT event_at, job, event, detail FROM scheduler_events ORDER BY event_at DESC LIMIT 10")
+        events = rows("SELECT event_at, job, event, detail, slot_at FROM scheduler_events ORDER BY event_at DESC LIMIT 10")
+        not_run = dict_rows(con, "SELECT job, event, slot_at, event_at, detail FROM scheduler_events "
+                                 "WHERE event IN (?, ?, ?) AND event_at >= ? ORDER BY event_at DESC",
+                            [SchedulerEvent.MISSED, SchedulerEvent.SKIPPED, SchedulerEvent.ERROR, now - dt.timedelta(days=8)])
         alerts = rows("SELECT alert_key, created_at, sent_at, attempts, last_error FROM alerts ORDER BY created_at DESC LIMIT 10")
     from pathlib import Path
 
     return {"database": db, "database_bytes": Path(db).stat().st_size, "generated_at": now, "runs": runs, "feeds": feeds,
             "counts": table_counts, "articles_by_status": article_status, "pages_pending": pending, "models": models,
-            "scheduler_events": events, "alerts": alerts,
+            "scheduler_events": events, "scheduler_not_run": not_run, "alerts": alerts,
             "last_export": newest_file(exports_dir, "monitor-weekly-*"), "last_report": newest_file(reports_dir, "*.html")}
 
 
@@ -61,7 +64,12 @@ def render_status(report: dict, local: LocalTime | None = None) -> str:
             return local.format(value)
         return "-" if value is None else str(value)
 
-    lines = [f"database: {report['database']} ({report['database_bytes'] / 1e6:.1f} MB)", "", "last runs:"]
+    lines = [f"database: {report['database']} ({report['database_bytes'] / 1e6:.1f} MB)"]
+    for event in report.get("scheduler_not_run", []):  # a weekly report that was not written must not go unnoticed
+        lines.append(f"WARNING: scheduler job {event['job']} {event['event']}"
+                     + (f" for the {_fmt(event['slot_at'])} slot" if event["slot_at"] else f" at {_fmt(event['event_at'])}")
+                     + f": {event['detail']}")
+    lines += ["", "last runs:"]
     for run in report["runs"]:
         duration = (run["finished_at"] - run["started_at"]).total_seconds() if run["finished_at"] else None
         lines.append(f"  {_fmt(run['started_at'])}  {run['status']:<9} "

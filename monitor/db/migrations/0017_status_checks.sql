@@ -1,0 +1,2 @@
+-- v17: scheduler event 'done' (a digest slot ran): the status CHECK constraints rebuilt from the enums
+-- @status_checks
