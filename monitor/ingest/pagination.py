@@ -11,7 +11,7 @@ comes later. Two ways to the whole text, in this order:
 2. **What the page itself offers**: a link whose text asks for the whole article ("Tampilkan semua", "Lihat semua
    halaman", "Baca dalam satu halaman", "Show all") is fetched instead; otherwise, when the page links the next page
    of the same article ("Halaman selanjutnya", "Berikutnya", `rel="next"`, `?page=2`), the following pages are
-   fetched, at most MAX_PAGES in all, and their texts appended in order.
+   fetched, at most `settings.max_article_pages` in all, and their texts appended in order.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
-MAX_PAGES = 10
 SHOW_ALL_TEXT = re.compile(r"^\s*(?:tampilkan\s+semua|lihat\s+semua(?:\s+halaman)?|baca\s+(?:dalam\s+)?satu\s+halaman|"
                            r"semua\s+halaman|show\s+all|view\s+all|single\s+page|baca\s+selengkapnya\s+tanpa\s+halaman)\s*$",
                            re.I)
