@@ -500,4 +500,9 @@ def test_a_shared_canonical_merges_pages_only_when_their_texts_agree(server, tmp
         server.routes[path] = Reply(200, article_html(f"Judul {path}", PARAGRAPHS[key], canonical="/satu").encode(), HTML)
     server.routes["/feed"] = Reply(200, rss([{"title": f"Judul {p}", "link": p} for p in ("/a", "/b", "/c")]), RSS)
     run(server, tmp_path, [{"name": "contoh", "url": server.url("/feed"), "outlet": "Contoh"}])
-    assert rows(tmp_path, "SELECT count(*) FROM articles") == [(2,)]  # /a and /c agree (one row); /b keeps its own
+    # whichever page claims the canonical URL first, no entry ends on another story's text, and /a and /c (the same
+    # text) are one story: one row when one of them claimed it, two rows in one cluster when /b did
+    texts = dict(rows(tmp_path, "SELECT e.url, a.text FROM entries e JOIN articles a USING (article_id)"))
+    assert {url.rsplit("/", 1)[1]: text.startswith("Badan Nasional") for url, text in texts.items()} == {
+        "a": True, "b": False, "c": True}
+    assert rows(tmp_path, "SELECT count(DISTINCT cluster_id) FROM articles") == [(2,)]
