@@ -300,13 +300,25 @@ class HostHoldRow:
     set_at: dt.datetime | None = None
 
 
+@dataclass
+class GoogleLinkRow:
+    """google_news_links: the publisher URL behind a new-style Google News article id (monitor/ingest/gnews.py)."""
+
+    table: ClassVar[str] = "google_news_links"
+    key: ClassVar[tuple[str, ...]] = ("google_id",)
+    google_id: str
+    publisher_url: str
+    decoded_at: dt.datetime
+
+
 Record = (FeedRow | FeedFetchRow | EntryRow | EntryUpdate | EntrySourceRow | ArticleRow | MentionRow | AgencyRow
-          | RunRow | ArticleAnalysisRow | MentionToneRow | AlertRow | AlertUpdate | SchedulerEventRow | HostHoldRow)
+          | RunRow | ArticleAnalysisRow | MentionToneRow | AlertRow | AlertUpdate | SchedulerEventRow | HostHoldRow
+          | GoogleLinkRow)
 
 # Write order inside one batch's transaction (entries before their updates; articles before their mentions).
 RECORD_TYPES: tuple[type[Any], ...] = (
     FeedRow, FeedFetchRow, EntryRow, EntryUpdate, EntrySourceRow, ArticleRow, MentionRow, AgencyRow,
-    ArticleAnalysisRow, MentionToneRow, RunRow, AlertRow, AlertUpdate, SchedulerEventRow, HostHoldRow,
+    ArticleAnalysisRow, MentionToneRow, RunRow, AlertRow, AlertUpdate, SchedulerEventRow, HostHoldRow, GoogleLinkRow,
 )
 # Full-row records, one per table (the updates above are partial rows of these tables).
 TABLE_RECORDS: dict[str, type[Any]] = {cls.table: cls for cls in RECORD_TYPES if cls not in (EntryUpdate, AlertUpdate)}

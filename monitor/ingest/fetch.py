@@ -246,11 +246,15 @@ def fetch(
     last_modified: str | None = None,
     clock: Callable[[], float] = time.monotonic,
     wall_clock: Callable[[], float] = time.time,
+    method: str = "GET",
+    content: bytes | None = None,
+    content_type: str | None = None,
 ) -> FetchResult:
-    """GET `url` with the policy's limits. Raises a FetchError subclass on failure (never returns a 4xx/5xx)."""
+    """GET `url` with the policy's limits (or POST `content`: a redirect then is an error, never followed). Raises
+    a FetchError subclass on failure (never returns a 4xx/5xx)."""
     started = clock()
     deadline = started + policy.total_timeout_s
-    headers: dict[str, str] = {}
+    headers: dict[str, str] = {"Content-Type": content_type} if content_type else {}
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:
@@ -268,8 +272,10 @@ def fetch(
         # A stalled read may never outlast the whole fetch's deadline.
         timeout = httpx.Timeout(remaining, connect=min(policy.connect_timeout_s, remaining))
         try:
-            with client.stream("GET", current, headers=headers, timeout=timeout) as response:
+            with client.stream(method, current, headers=headers, content=content, timeout=timeout) as response:
                 status = response.status_code
+                if status in REDIRECTS and method != "GET":
+                    raise PermanentFetchError(f"HTTP {status} redirect answering a {method}", status_code=status)
                 if status in REDIRECTS:
                     location = response.headers.get("location")
                     if not location:

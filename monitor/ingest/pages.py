@@ -1,4 +1,4 @@
-"""Fetching an entry's page: the publisher's URL behind a Google News link when the link carries it, the outlet's
+"""Fetching an entry's page: the publisher's URL behind a Google News link (monitor/ingest/gnews.py), the outlet's
 one-page view or the following pages of a split article (monitor/ingest/pagination.py), and the host holds that
 a 429/503 with Retry-After asks for. Nothing is sent to a held host (HostHeldError); failures are data on the
 outcome, never raised.
@@ -18,7 +18,7 @@ from monitor.ingest.extract import decode_html
 from monitor.ingest.fetch import FetchPolicy, FetchResult, HostLimiter, polite_fetch
 from monitor.ingest.pagination import OnePageRule, next_page_link, one_page_url, show_all_link
 from monitor.ingest.urls import decode_google_news_link, is_google_news_link
-from monitor.records import EntryRow, HostHoldRow
+from monitor.records import EntryRow, GoogleLinkRow, HostHoldRow
 
 log = logging.getLogger(__name__)
 
@@ -34,16 +34,21 @@ class PageOutcome:
     page_url: str | None = None
     more: list[FetchResult] = field(default_factory=list)  # the following pages of a split article
     incomplete: str | None = None  # why a following page is missing
+    decoded: GoogleLinkRow | None = None  # a Google News id decoded in this run, to store
 
 
 def fetch_page(client: httpx.Client, policy: FetchPolicy, limiter: HostLimiter, entry: EntryRow,
-               outlet: str | None, now: dt.datetime, settings: Settings) -> PageOutcome:
-    """Fetch one entry's page (a Google News link is decoded to the publisher's URL when it carries it), the whole
-    article when it is split over pages (monitor/ingest/pagination.py); nothing is sent to a host that asked to be
-    left alone (HostHeldError)."""
+               outlet: str | None, now: dt.datetime, settings: Settings, *,
+               decoded: str | FetchError | None = None) -> PageOutcome:
+    """Fetch one entry's page, the whole article when it is split over pages (monitor/ingest/pagination.py);
+    nothing is sent to a host that asked to be left alone (HostHeldError). A Google News link is replaced by the
+    publisher's URL: read from an old-style id, or `decoded` (monitor/ingest/gnews.py; a FetchError there is the
+    outcome's error)."""
     url = entry.url or ""
+    if isinstance(decoded, FetchError):
+        return PageOutcome(entry, outlet, page_url=url, error=decoded)
     if is_google_news_link(url):
-        url = decode_google_news_link(url) or url
+        url = decode_google_news_link(url) or decoded or url
     outcome = PageOutcome(entry, outlet, page_url=url)
     rules = [OnePageRule(r.host, r.query, r.path_suffix) for r in settings.pagination]
     one_page = one_page_url(url, rules)

@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 
 import httpx
 
@@ -32,6 +33,7 @@ from monitor.ingest.dedupe import StoryIndex, headline_keys, signature
 from monitor.ingest.extract import ExtractedPage, ExtractionSandbox, merge_pages, parse_page_date
 from monitor.ingest.feed_state import FeedOutcome, FeedSchedule, advance_feed_state, feed_entries, fetch_feed
 from monitor.ingest.fetch import FetchPolicy, HostLimiter
+from monitor.ingest.gnews import ARTICLE_ID, GoogleFormatError, decode_links, google_id_of, needs_decoding
 from monitor.ingest.interstitial import interstitial_reason
 from monitor.ingest.mentions import AgencyMatcher, lead_sentences_of, matcher_from_config
 from monitor.ingest.pages import PageOutcome, fetch_page, host_holds
@@ -45,6 +47,7 @@ from monitor.records import (
     EntryRow,
     EntryUpdate,
     FeedRow,
+    GoogleLinkRow,
     MentionRow,
     RunRow,
 )
@@ -54,6 +57,7 @@ from monitor.statuses import ArticleStatus, DateSource, EntryState, FeedStatus, 
 log = logging.getLogger(__name__)
 UTC = dt.UTC
 FEED_WRITE_BATCH = 50
+GOOGLE_ID_PATTERN = ARTICLE_ID.pattern  # the same id, read in SQL to find stored decodes
 Progress = Callable[[str, int, int], None]
 # The analysis stage, handed in by the composition root: (articles, mentions, now) -> analysis records.
 AnalysisStage = Callable[[list[ArticleRow], list[MentionRow], dt.datetime], Batch]
@@ -217,7 +221,9 @@ def page_batch(outcomes: list[PageOutcome], pages: list[ExtractedPage | None], n
                                       last_reason=error.reason,
                                       next_attempt_at=now + dt.timedelta(minutes=15 * 2 ** (attempts - 1))))
                 continue
-            page = ExtractedPage(ArticleStatus.FETCH_FAILED, f"page fetch failed: {error.reason}")
+            page = (ExtractedPage(ArticleStatus.UNRESOLVED, f"Google News link not decoded: {error.reason}")
+                    if isinstance(error, GoogleFormatError) else
+                    ExtractedPage(ArticleStatus.FETCH_FAILED, f"page fetch failed: {error.reason}"))
         assert page is not None  # a fetched page was extracted
         wall = interstitial_reason(outcome.page_url or entry.url or "", outcome.result.final_url if outcome.result else None,
                                    page.text, page.title) if page.status != ArticleStatus.FETCH_FAILED else None
@@ -239,6 +245,7 @@ def page_batch(outcomes: list[PageOutcome], pages: list[ExtractedPage | None], n
         batch.add(EntryUpdate(entry_id=entry.entry_id, attempts=attempts, state=EntryState.DONE,
                               last_reason=page.reason, article_id=article.article_id))
     batch.extend(host_holds([(o.page_url or "", o.error) for o in outcomes], now, ctx.limiter))
+    batch.extend(o.decoded for o in outcomes if o.decoded is not None)
     return batch
 
 
@@ -378,25 +385,35 @@ def _pages(ctx: RunContext, summary: RunSummary, index: StoryIndex) -> None:
     policy = ctx.policy
     attempted: set[str] = set()
 
-    def next_pending() -> tuple[list[tuple[EntryRow, str | None]], int]:
+    def next_pending() -> tuple[list[tuple[EntryRow, str | None, str | None]], int]:
         with ctx.store.session(read_only=True) as con:
             pending = dict_rows(con, "SELECT e.*, (SELECT s.outlet FROM entry_sources s WHERE s.entry_id = e.entry_id "
-                                     "ORDER BY s.first_seen_at, s.feed_id LIMIT 1) AS outlet FROM entries e "
+                                     "ORDER BY s.first_seen_at, s.feed_id LIMIT 1) AS outlet, g.publisher_url FROM entries e "
+                                     "LEFT JOIN google_news_links g ON g.google_id = regexp_extract(e.url, ?, 1) "
                                      "WHERE state = ? OR (state = ? AND next_attempt_at <= ?) "
                                      "ORDER BY discovered_at, published_at NULLS LAST, entry_id",
-                                [EntryState.PENDING, EntryState.RETRY, ctx.clock()])
+                                [GOOGLE_ID_PATTERN, EntryState.PENDING, EntryState.RETRY, ctx.clock()])
             total = scalar(con, "SELECT count(*) FROM entries WHERE state IN (?, ?)", [EntryState.PENDING, EntryState.RETRY])
         chosen = [row for row in pending if row["entry_id"] not in attempted][: settings.page_batch_size]
         attempted.update(row["entry_id"] for row in chosen)
-        return [(EntryRow(**{k: v for k, v in row.items() if k != "outlet"}), row["outlet"]) for row in chosen], total
+        return [(EntryRow(**{k: v for k, v in row.items() if k not in ("outlet", "publisher_url")}), row["outlet"],
+                 row["publisher_url"]) for row in chosen], total
 
-    def fetch_and_extract(pending: list[tuple[EntryRow, str | None]]) -> PrefetchedPages:
+    def fetch_and_extract(pending: list[tuple[EntryRow, str | None, str | None]]) -> PrefetchedPages:
         started = time.perf_counter()
+        with summary.timed("pages"):
+            links = sorted({e.url for e, _, known in pending if e.url and known is None and needs_decoding(e.url)})
+            decoded = decode_links(ctx.client, policy, ctx.limiter, links, ctx.clock()) if links else {}
         with summary.timed("pages"), ThreadPoolExecutor(max_workers=settings.fetch_workers) as pool:
             context = contextvars.copy_context()
             page_outcomes = list(pool.map(
-                lambda item: context.copy().run(fetch_page, ctx.client, policy, ctx.limiter, item[0], item[1],
-                                                ctx.clock(), settings), pending))
+                lambda item: context.copy().run(partial(fetch_page, decoded=item[2] or decoded.get(item[0].url or "")),
+                                                ctx.client, policy, ctx.limiter, item[0], item[1], ctx.clock(), settings),
+                pending))
+        for outcome in page_outcomes:
+            google_id, answer = google_id_of(outcome.entry.url or ""), decoded.get(outcome.entry.url or "")
+            if google_id and isinstance(answer, str):
+                outcome.decoded = GoogleLinkRow(google_id=google_id, publisher_url=answer, decoded_at=ctx.clock())
         to_extract = [(r.body, r.final_url, r.content_type) for o in page_outcomes if o.result for r in (o.result, *o.more)]
         with summary.timed("extract"):
             extracted = iter(ctx.sandbox.extract_many(to_extract)) if to_extract else iter(())

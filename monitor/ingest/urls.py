@@ -73,8 +73,7 @@ def is_google_news_link(url: str) -> bool:
 def decode_google_news_link(url: str) -> str | None:
     """Publisher URL embedded in an old-style Google News article id (base64 protobuf), or None.
 
-    Newer ids ("AU_yqL...") carry no URL and need Google's JavaScript endpoint, which the monitor does not call;
-    those are fetched and followed like any redirect, and recorded as unresolved if they stay on Google.
+    Newer ids (since July 2024) carry no URL: monitor/ingest/gnews.py asks Google for them.
     """
     import base64
     import re as _re
