@@ -29,7 +29,7 @@ import httpx
 from monitor.config import Config, Settings
 from monitor.db.store import Store, dict_rows, scalar, write_batch
 from monitor.errors import DatabaseLockedError, HostHeldError, RateLimitedError
-from monitor.ingest.dedupe import StoryIndex, headline_keys, signature
+from monitor.ingest.dedupe import Headline, StoryIndex, headline_keys, signature
 from monitor.ingest.extract import ExtractedPage, ExtractionSandbox, merge_pages, parse_page_date
 from monitor.ingest.feed_state import FeedOutcome, FeedSchedule, advance_feed_state, feed_entries, fetch_feed
 from monitor.ingest.fetch import FetchPolicy, HostLimiter
@@ -225,8 +225,8 @@ def page_batch(outcomes: list[PageOutcome], pages: list[ExtractedPage | None], n
                     if isinstance(error, GoogleFormatError) else
                     ExtractedPage(ArticleStatus.FETCH_FAILED, f"page fetch failed: {error.reason}"))
         assert page is not None  # a fetched page was extracted
-        wall = interstitial_reason(outcome.page_url or entry.url or "", outcome.result.final_url if outcome.result else None,
-                                   page.text, page.title) if page.status != ArticleStatus.FETCH_FAILED else None
+        wall = interstitial_reason(outcome.result.requested_url, outcome.result.final_url, page.text, page.title) \
+            if outcome.result is not None and page.status != ArticleStatus.FETCH_FAILED else None
         if wall is not None:
             page = ExtractedPage(ArticleStatus.INTERSTITIAL, wall)
         article = article_row(outcome, page, now, ctx.local_time, index, summary)
@@ -273,8 +273,9 @@ def article_row(outcome: PageOutcome, page: ExtractedPage, now: dt.datetime, loc
         published = parse_page_date(page.published, local)
         date_source = DateSource.PAGE if published else DateSource.UNKNOWN
     values = signature(page.text) if has_text and page.text else None
-    decision = index.decide(article_id, page.content_hash if has_text else None, values,
-                            headline_keys(page.title, entry.title))
+    headline = Headline(frozenset(headline_keys(page.title, strip_outlet=True) | headline_keys(entry.title)),
+                        (published or now).astimezone(UTC).date())
+    decision = index.decide(article_id, page.content_hash if has_text else None, values, headline)
     if decision.known or decision.same_text_as or decision.cluster_id != article_id:
         summary.duplicates += 1
     else:
@@ -295,14 +296,15 @@ def load_story_index(store: Store, settings: Settings, now: dt.datetime) -> Stor
     since = now - dt.timedelta(days=settings.dedupe_window_days)
     with store.session(read_only=True) as con:
         rows = con.execute("SELECT a.article_id, a.content_hash, a.minhash, a.cluster_id, a.title, "
-                           "       list(DISTINCT e.title) FILTER (e.title IS NOT NULL) FROM articles a "
+                           "       list(DISTINCT e.title) FILTER (e.title IS NOT NULL), "
+                           "       CAST(timezone('UTC', coalesce(a.published_at, a.fetched_at)) AS DATE) FROM articles a "
                            "LEFT JOIN entries e ON e.article_id = a.article_id "
                            "WHERE coalesce(a.published_at, a.fetched_at) >= ? "
-                           "GROUP BY a.article_id, a.content_hash, a.minhash, a.cluster_id, a.title, a.fetched_at "
-                           "ORDER BY a.fetched_at, a.article_id", [since]).fetchall()
-    for article_id, chash, values, cluster, title, entry_titles in rows:
-        index.add(article_id, chash, values, cluster or article_id,
-                  headline_keys(title, *(entry_titles or [])))
+                           "GROUP BY a.article_id, a.content_hash, a.minhash, a.cluster_id, a.title, a.fetched_at, "
+                           "         a.published_at ORDER BY a.fetched_at, a.article_id", [since]).fetchall()
+    for article_id, chash, values, cluster, title, entry_titles, day in rows:
+        keys = headline_keys(title, strip_outlet=chash is not None).union(*(headline_keys(t) for t in entry_titles or []))
+        index.add(article_id, chash, values, cluster or article_id, Headline(frozenset(keys), day))
     return index
 
 
