@@ -238,19 +238,21 @@ def test_a_headline_only_google_item_and_the_publishers_copy_are_one_story(serve
     google = f"http://news.google.com:{server.port}"
     server.routes[f"/rss/articles/{NEW_STYLE_ID}?oc=5"] = Reply(200, b"<html><body><c-wiz></c-wiz></body></html>", HTML)
     server.routes["/rss/search?q=KPK"] = Reply(200, rss([{"title": f"{KPK_STORY} - Kabar Contoh", "source": "Kabar Contoh",
+                                                         "date": "Mon, 30 Nov 2026 01:10:00 GMT",
                                                          "link": f"{google}/rss/articles/{NEW_STYLE_ID}?oc=5"}]), RSS)
     path = "/nasional/read/2026/11/30/0805/kpk-periksa-pejabat-dinas"
     server.routes[path] = Reply(200, article_html(page_title, PARAGRAPHS["banjir"]).encode(), HTML)
-    server.routes["/direct.xml"] = Reply(200, rss([{"title": KPK_STORY, "link": path}]), RSS)
+    server.routes["/direct.xml"] = Reply(200, rss([{"title": KPK_STORY, "link": path, "date": "Mon, 30 Nov 2026 08:05:00 +0700"}]), RSS)
     google_feed = {"name": "gn-kpk", "kind": "google_news", "url": f"{google}/rss/search?q=KPK", "outlet": "Google News"}
     publisher_feed = {"name": "kabar-contoh", "url": server.url("/direct.xml"), "outlet": "Kabar Contoh"}
     resolver = lambda host, port: ["127.0.0.1"]  # noqa: E731
+    morning = dt.datetime(2026, 11, 30, 3, tzinfo=dt.UTC)
     if order == "google-next-run":
-        run(server, tmp_path, [publisher_feed], resolver=resolver)
-        run(server, tmp_path, [google_feed, publisher_feed], clock=Clock(dt.datetime(2026, 11, 23, 5, tzinfo=dt.UTC)),
-            resolver=resolver)
+        run(server, tmp_path, [publisher_feed], clock=Clock(morning), resolver=resolver)
+        run(server, tmp_path, [google_feed, publisher_feed], clock=Clock(morning + dt.timedelta(hours=2)), resolver=resolver)
     else:
-        run(server, tmp_path, [google_feed, publisher_feed][:: 1 if order == "google-first" else -1], resolver=resolver)
+        run(server, tmp_path, [google_feed, publisher_feed][:: 1 if order == "google-first" else -1], clock=Clock(morning),
+            resolver=resolver)
     assert rows(tmp_path, "SELECT status, title FROM articles ORDER BY status") == [
         ("ok", page_title), ("unresolved", KPK_STORY)]  # Google's " - <publisher>" suffix is not part of the headline
     assert kpk_stories(tmp_path) == 1

@@ -14,6 +14,7 @@ A story's `cluster_id` is the id of the first article seen in it, so "unique sto
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 
@@ -42,17 +43,27 @@ def signature(text: str) -> list[int]:
     return [int(v) for v in minhash.hashvalues]
 
 
-def headline_keys(*titles: str | None) -> set[str]:
-    """Comparable forms of the headlines: each title's words, and again without a trailing outlet segment."""
+def headline_keys(title: str | None, *, strip_outlet: bool = False) -> set[str]:
+    """Comparable forms of a headline: its words (lower case), and with `strip_outlet` again without a trailing
+    " - Outlet" / " | Section" segment (page titles carry one; a feed's own headline is compared whole, because its
+    last segment may be the news: "Harga Emas Hari Ini - Naik Rp 5.000")."""
+    if not title:
+        return set()
+    forms = (title, _TRAILING_SEGMENT.sub("", title.strip())) if strip_outlet else (title,)
     keys = set()
-    for title in titles:
-        if not title:
-            continue
-        for form in (title, _TRAILING_SEGMENT.sub("", title.strip())):
-            words = re.findall(r"\w+", form.lower())
-            if len(words) >= MIN_HEADLINE_WORDS:
-                keys.add(" ".join(words))
+    for form in forms:
+        words = re.findall(r"\w+", form.lower())
+        if len(words) >= MIN_HEADLINE_WORDS:
+            keys.add(" ".join(words))
     return keys
+
+
+@dataclass(frozen=True)
+class Headline:
+    """A row's headline keys and its day (UTC date of publication, else of fetching)."""
+
+    keys: frozenset[str]
+    day: dt.date | None
 
 
 def _to_minhash(values: list[int]) -> MinHash:
@@ -78,22 +89,26 @@ class StoryIndex:
         self._by_hash: dict[str, str] = {}
         self._signatures: dict[str, MinHash] = {}
         self._hash_of: dict[str, str] = {}
-        self._by_headline: dict[str, str] = {}  # headline key → first article with it
+        self._by_headline: dict[str, tuple[str, dt.date | None]] = {}  # key → (first article with it, its day)
         self._headline_only: set[str] = set()
+        self._clusters_with_text: set[str] = set()
 
     def hash_of(self, article_id: str) -> str | None:
         """The content hash the index knows for an article, if any."""
         return self._hash_of.get(article_id)
 
     def add(self, article_id: str, content_hash: str | None, values: list[int] | None, cluster_id: str,
-            headlines: set[str] | None = None) -> None:
+            headline: Headline | None = None) -> None:
         self._cluster_of[article_id] = cluster_id
-        for key in headlines or ():
-            self._by_headline.setdefault(key, article_id)
+        for key in headline.keys if headline else ():
+            self._by_headline.setdefault(key, (article_id, headline.day if headline else None))
         if not content_hash and values is None:
             self._headline_only.add(article_id)
+        else:
+            self._headline_only.discard(article_id)
+            self._clusters_with_text.add(cluster_id)
         if content_hash:
-            self._hash_of.setdefault(article_id, content_hash)
+            self._hash_of[article_id] = content_hash
         if content_hash and content_hash not in self._by_hash:
             self._by_hash[content_hash] = article_id
         if values is not None and article_id not in self._signatures:
@@ -102,31 +117,49 @@ class StoryIndex:
             self._lsh.insert(article_id, minhash)
 
     def decide(self, article_id: str, content_hash: str | None, values: list[int] | None,
-               headlines: set[str] | None = None) -> DedupeDecision:
-        """Where a new article belongs; also records it so later articles of the batch see it. `headlines` are
-        the row's `headline_keys`; they decide only when one side of the pair has no text."""
-        if article_id in self._cluster_of:  # re-processing a known article keeps its cluster
-            return DedupeDecision(None, self._cluster_of[article_id], known=True)
+               headline: Headline | None = None) -> DedupeDecision:
+        """Where a new article belongs; also records it so later articles of the batch see it.
+
+        A headline decides only when the text cannot: a headline-only row joins the story of the first article
+        with the same headline key within a day; a text row joins a headline-only row's story only while that
+        story has no text yet (so one headline-only row never bridges two different texts). A known article keeps
+        its story, unless it had no text before and has now (a wall that is gone): then its text decides again."""
+        has_text = content_hash is not None or values is not None
+        if article_id in self._cluster_of:
+            if not (has_text and article_id in self._headline_only):
+                return DedupeDecision(None, self._cluster_of[article_id], known=True)
+            decision = self._by_text(article_id, content_hash, values)
+            self.add(article_id, content_hash, values, decision.cluster_id, headline)
+            return DedupeDecision(decision.same_text_as, decision.cluster_id, known=True)
+        decision = self._by_text(article_id, content_hash, values)
+        if decision.cluster_id == article_id and headline is not None:
+            decision.cluster_id = self._cluster_by_headline(headline, has_text) or article_id
+        self.add(article_id, content_hash, values, decision.cluster_id, headline)
+        return decision
+
+    def _by_text(self, article_id: str, content_hash: str | None, values: list[int] | None) -> DedupeDecision:
         same = self._by_hash.get(content_hash) if content_hash else None
+        same = same if same != article_id else None
         cluster = self._cluster_of.get(same) if same else None
         if cluster is None and values is not None:
             minhash = _to_minhash(values)
             best, best_score = None, 0.0
             for candidate in self._lsh.query(minhash):
+                if candidate == article_id:
+                    continue
                 score = minhash.jaccard(self._signatures[candidate])
                 if score >= self.threshold and (score > best_score or (score == best_score and candidate < best)):
                     best, best_score = candidate, score
             if best is not None:
                 cluster = self._cluster_of[best]
-        if cluster is None and headlines:
-            cluster = self._cluster_by_headline(headlines, has_text=content_hash is not None or values is not None)
-        decision = DedupeDecision(same, cluster or article_id)
-        self.add(article_id, content_hash, values, decision.cluster_id, headlines)
-        return decision
+        return DedupeDecision(same, cluster or article_id)
 
-    def _cluster_by_headline(self, headlines: set[str], has_text: bool) -> str | None:
-        for key in sorted(headlines):
-            other = self._by_headline.get(key)
-            if other is not None and (not has_text or other in self._headline_only):
-                return self._cluster_of[other]
+    def _cluster_by_headline(self, headline: Headline, has_text: bool) -> str | None:
+        for key in sorted(headline.keys):
+            other, day = self._by_headline.get(key, (None, None))
+            if other is None or headline.day is None or day is None or abs((headline.day - day).days) > 1:
+                continue
+            cluster = self._cluster_of[other]
+            if not has_text or (other in self._headline_only and cluster not in self._clusters_with_text):
+                return cluster
         return None
