@@ -1,11 +1,12 @@
 """Google News links in the post-2024 form decoded through Google's two-step exchange (monitor/ingest/gnews.py),
 against a local stand-in for both endpoints (../shared/cases/google-news-new-links)."""
 
+import datetime as dt
 import json
 from urllib.parse import parse_qs
 
 import pytest
-from test_pipeline import HTML, RSS, rows, run
+from test_pipeline import HTML, RSS, Clock, rows, run
 
 from monitor.dev.localserver import Reply
 from monitor.ingest.gnews import (
@@ -77,6 +78,39 @@ def test_a_changed_answer_fails_with_its_reason_never_a_guess(text, reason):
         parse_batch_answer(text, 1)
 
 
+def row(url, request_id):
+    return ["wrb.fr", "Fbv4je", json.dumps(["garturlres", url, 1]), None, None, None, request_id]
+
+
+@pytest.mark.parametrize("rows_, reason", [
+    ([row("https://a.id/1", "req-1")], "unknown request id"),
+    ([row("https://a.id/1", ["1"])], "unknown request id"),
+    ([row("https://a.id/1", "generic"), row("https://b.id/2", "generic")], "unknown request id"),  # which one is which?
+    ([row("https://a.id/1", "1"), row("https://b.id/2", "1")], "two rows"),
+    ([row("https://consent.google.com/ml?continue=x", "1")], "not a publisher URL"),
+    ([row("https://www.google.com/url?q=x", "1")], "not a publisher URL"),
+    ([row("https://", "1")], "not a publisher URL"),
+])
+def test_answers_that_cannot_be_matched_to_their_ids_are_refused(rows_, reason):
+    with pytest.raises(GoogleFormatError, match=reason):
+        parse_batch_answer(")]}'\n\n" + json.dumps(rows_), 2)
+
+
+def test_an_answer_nested_too_deeply_is_a_format_error_not_a_crash():
+    with pytest.raises(GoogleFormatError):
+        parse_batch_answer(")]}'\n\n" + "[" * 100000 + "]" * 100000, 1)
+
+
+def test_google_refusing_one_id_leaves_the_others_decoded():
+    refused = ["wrb.fr", "Fbv4je", None, None, None, [3], "2"]
+    text = ")]}'\n\n" + json.dumps([row("https://a.id/1", "1"), refused, row("https://c.id/3", "3")])
+    assert parse_batch_answer(text, 3) == ["https://a.id/1", None, "https://c.id/3"]
+
+
+def test_read_links_are_decoded_too():
+    assert needs_decoding(f"https://news.google.com/read/{NEW_ID}?hl=id")
+
+
 # --- end to end: the handed case (publisher feed + Google feed with a new-style id) ---
 
 def serve_case(server, batch_reply):
@@ -84,11 +118,16 @@ def serve_case(server, batch_reply):
     server.routes[f"/rss/articles/{NEW_ID}?oc=5"] = Reply(200, PAGE.encode(), HTML)
     server.routes["/_/DotsSplashUi/data/batchexecute"] = batch_reply
     server.routes["/rss/search?q=KPK"] = Reply(200, rss([{"title": f"{STORY} - Kabar Contoh", "source": "Kabar Contoh",
+                                                         "date": "Mon, 30 Nov 2026 01:10:00 GMT",
                                                          "link": f"{google}/rss/articles/{NEW_ID}?oc=5"}]), RSS)
     server.routes[PATH] = Reply(200, article_html(STORY, PARAGRAPHS["banjir"]).encode(), HTML)
-    server.routes["/direct.xml"] = Reply(200, rss([{"title": STORY, "link": PATH}]), RSS)
+    server.routes["/direct.xml"] = Reply(200, rss([{"title": STORY, "link": PATH, "date": "Mon, 30 Nov 2026 08:05:00 +0700"}]), RSS)
     return [{"name": "gn-kpk", "kind": "google_news", "url": f"{google}/rss/search?q=KPK", "outlet": "Google News"},
             {"name": "kabar-contoh", "url": server.url("/direct.xml"), "outlet": "Kabar Contoh"}]
+
+
+def morning():
+    return Clock(dt.datetime(2026, 11, 30, 3, tzinfo=dt.UTC))
 
 
 def resolve_all(host, port):
@@ -101,7 +140,7 @@ def kpk_mentions_and_stories(tmp_path):
 
 def test_a_new_style_link_is_decoded_fetched_and_one_article_with_the_publishers_copy(server, tmp_path):
     feeds = serve_case(server, lambda request: Reply(200, answer(server.url(PATH)).encode(), {"Content-Type": "application/json"}))
-    run(server, tmp_path, feeds, resolver=resolve_all)
+    run(server, tmp_path, feeds, clock=morning(), resolver=resolve_all)
     posts = [r for r in server.requests if r.method == "POST"]
     assert len(posts) == 1 and NEW_ID in parse_qs(posts[0].body.decode())["f.req"][0]
     assert rows(tmp_path, "SELECT final_url, status, title FROM articles") == [(server.url(PATH), "ok", STORY)]
@@ -112,7 +151,7 @@ def test_a_new_style_link_is_decoded_fetched_and_one_article_with_the_publishers
     feeds.append({"name": "gn-kpk-2", "kind": "google_news", "url": f"http://news.google.com:{server.port}/rss/search?q=KPK2",
                   "outlet": "Google News"})
     server.routes["/rss/search?q=KPK2"] = Reply(200, rss([{"title": STORY, "link": f"http://news.google.com:{server.port}/rss/articles/{NEW_ID}?oc=6"}]), RSS)
-    run(server, tmp_path, feeds[2:], resolver=resolve_all)
+    run(server, tmp_path, feeds[2:], clock=morning(), resolver=resolve_all)
     assert server.hits(f"/rss/articles/{NEW_ID}?oc=6") == 0 and len([r for r in server.requests if r.method == "POST"]) == 1
     assert rows(tmp_path, "SELECT count(*), count(DISTINCT article_id) FROM entries") == [(3, 1)]
     assert kpk_mentions_and_stories(tmp_path) == (1, 1)
@@ -125,7 +164,7 @@ def test_a_new_style_link_is_decoded_fetched_and_one_article_with_the_publishers
 ])
 def test_a_failed_decode_is_recorded_with_its_reason_and_the_story_still_counts_once(server, tmp_path, batch_reply, reason, state):
     feeds = serve_case(server, batch_reply)
-    run(server, tmp_path, feeds, resolver=resolve_all, max_page_attempts=1)
+    run(server, tmp_path, feeds, clock=morning(), resolver=resolve_all, max_page_attempts=1)
     (google_state, google_reason), = rows(tmp_path, "SELECT state, last_reason FROM entries WHERE url LIKE '%news.google.com%'")
     assert google_state == state and reason in google_reason
     assert rows(tmp_path, "SELECT count(*) FROM articles WHERE status = 'ok'") == [(1,)]

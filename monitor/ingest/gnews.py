@@ -29,7 +29,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from monitor.errors import FetchError, PermanentFetchError
+from monitor.errors import FetchError, PermanentFetchError, RetryableFetchError
 from monitor.ingest.fetch import FetchPolicy, HostLimiter, polite_fetch
 from monitor.ingest.urls import GOOGLE_NEWS_HOSTS, decode_google_news_link, host_of, is_google_news_link
 
@@ -85,8 +85,10 @@ def batch_request_body(requests: list[DecodeRequest]) -> bytes:
 
 
 def parse_batch_answer(text: str, count: int) -> list[str | None]:
-    """Publisher URLs in request order (None where the answer has no row for a request). Raises GoogleFormatError
-    for an answer without the anti-hijacking prefix, with unreadable JSON, or with a row in an unknown shape."""
+    """Publisher URLs in request order; None where Google answered that request without a URL (its per-request
+    error row has no payload). Raises GoogleFormatError for an answer in a shape this module does not know: no
+    anti-hijacking prefix, unreadable JSON, no Fbv4je row, an unknown or repeated request id, a payload that is not
+    garturlres, a URL that is not a publisher's."""
     stripped = text.lstrip()
     if not stripped.startswith(ANTI_HIJACK_PREFIX):
         raise GoogleFormatError("batchexecute answer does not start with )]}' (decoding format changed?)")
@@ -94,27 +96,42 @@ def parse_batch_answer(text: str, count: int) -> list[str | None]:
     for chunk in _json_chunks(stripped[len(ANTI_HIJACK_PREFIX):]):
         rows.extend(chunk)
     urls: list[str | None] = [None] * count
-    found = False
+    answered: set[int] = set()
     for row in rows:
         if not (isinstance(row, list) and len(row) >= 3 and row[0] == "wrb.fr" and row[1] == "Fbv4je"):
             continue
-        found = True
-        try:
-            payload = json.loads(row[2])
-        except (TypeError, ValueError) as exc:
-            raise GoogleFormatError(f"batchexecute row is not JSON: {str(row[2])[:80]!r}") from exc
-        if not (isinstance(payload, list) and len(payload) >= 2 and payload[0] == "garturlres" and isinstance(payload[1], str)):
-            raise GoogleFormatError(f"batchexecute row is not a garturlres answer: {str(payload)[:80]!r}")
-        url = payload[1]
-        if not url.startswith(("http://", "https://")) or host_of(url) in GOOGLE_NEWS_HOSTS:
-            raise GoogleFormatError(f"batchexecute answer is not a publisher URL: {url[:80]!r}")
-        request_id = row[6] if len(row) > 6 else "generic"
-        position = 0 if request_id in ("generic", None) else int(request_id) - 1
-        if 0 <= position < count:
-            urls[position] = url
-    if not found:
+        position = _position(row[6] if len(row) > 6 else None, count)
+        if position in answered:
+            raise GoogleFormatError(f"batchexecute answer has two rows for request {position + 1}")
+        answered.add(position)
+        if row[2] is None:  # Google's error row for this one request
+            continue
+        urls[position] = _publisher_url(row[2])
+    if not answered:
         raise GoogleFormatError("batchexecute answer has no Fbv4je row (decoding format changed?)")
     return urls
+
+
+def _position(request_id: object, count: int) -> int:
+    if request_id in ("generic", None) and count == 1:
+        return 0
+    if isinstance(request_id, str) and request_id.isdigit() and 1 <= int(request_id) <= count:
+        return int(request_id) - 1
+    raise GoogleFormatError(f"batchexecute answer has an unknown request id {str(request_id)[:40]!r}")
+
+
+def _publisher_url(payload_text: object) -> str:
+    try:
+        payload = json.loads(payload_text) if isinstance(payload_text, str) else None
+    except (ValueError, RecursionError) as exc:
+        raise GoogleFormatError(f"batchexecute row is not JSON: {str(payload_text)[:80]!r}") from exc
+    if not (isinstance(payload, list) and len(payload) >= 2 and payload[0] == "garturlres" and isinstance(payload[1], str)):
+        raise GoogleFormatError(f"batchexecute row is not a garturlres answer: {str(payload_text)[:80]!r}")
+    url, host = payload[1], host_of(payload[1])
+    if not url.startswith(("http://", "https://")) or not host or host in GOOGLE_NEWS_HOSTS or \
+            host == "google.com" or host.endswith(".google.com"):
+        raise GoogleFormatError(f"batchexecute answer is not a publisher URL: {url[:80]!r}")
+    return url
 
 
 def _json_chunks(body: str) -> list[list]:
@@ -123,6 +140,8 @@ def _json_chunks(body: str) -> list[list]:
     try:
         whole = json.loads(body)
         return [whole] if isinstance(whole, list) else []
+    except RecursionError as exc:
+        raise GoogleFormatError("batchexecute answer is nested too deeply") from exc
     except ValueError:
         pass
     chunks = []
@@ -132,7 +151,7 @@ def _json_chunks(body: str) -> list[list]:
             continue
         try:
             chunk = json.loads(line)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise GoogleFormatError(f"batchexecute answer is not JSON: {line[:80]!r}") from exc
         if isinstance(chunk, list):
             chunks.append(chunk)
@@ -170,5 +189,5 @@ def decode_links(client: httpx.Client, policy: FetchPolicy, limiter: HostLimiter
                 results.update({link: exc for link, _ in group})
                 continue
             for (link, _), url in zip(group, urls, strict=True):
-                results[link] = url if url else GoogleFormatError("batchexecute answer has no URL for this id")
+                results[link] = url if url else RetryableFetchError("Google answered without a URL for this id")
     return results

@@ -67,7 +67,7 @@ GOOGLE_NEWS_HOSTS = ("news.google.com",)
 
 
 def is_google_news_link(url: str) -> bool:
-    return host_of(url) in GOOGLE_NEWS_HOSTS and "/articles/" in url
+    return host_of(url) in GOOGLE_NEWS_HOSTS and ("/articles/" in url or "/read/" in url)
 
 
 def decode_google_news_link(url: str) -> str | None:
@@ -78,7 +78,7 @@ def decode_google_news_link(url: str) -> str | None:
     import base64
     import re as _re
 
-    match = _re.search(r"/articles/([A-Za-z0-9_-]+)", url)
+    match = _re.search(r"/(?:articles|read)/([A-Za-z0-9_-]+)", url)
     if not match:
         return None
     token = match.group(1)
