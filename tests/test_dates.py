@@ -36,6 +36,28 @@ def test_twelve_hour_clock_in_the_afternoon():
 
 
 @pytest.mark.parametrize("raw, expected", [
+    # months whose names are also English: the RFC parser used to take these and drop the AM/PM
+    ("30 Nov 2026 01:30 PM", dt.datetime(2026, 11, 30, 6, 30, tzinfo=UTC)),
+    ("Senin, 30 November 2026 12:00 AM", dt.datetime(2026, 11, 29, 17, 0, tzinfo=UTC)),
+    ("30 Nov 2026 12:00 PM", dt.datetime(2026, 11, 30, 5, 0, tzinfo=UTC)),
+    ("30/11/2026 10:23 PM", dt.datetime(2026, 11, 30, 15, 23, tzinfo=UTC)),
+    # zone names in any case, RFC 2822's -0000, an hour-only offset
+    ("Senin, 30 Nov 2026 10:23 Wita", dt.datetime(2026, 11, 30, 2, 23, tzinfo=UTC)),
+    ("Senin, 30 Nov 2026 10:23 wib", dt.datetime(2026, 11, 30, 3, 23, tzinfo=UTC)),
+    ("Sat, 05 Dec 2026 10:23:00 -0000", dt.datetime(2026, 12, 5, 10, 23, tzinfo=UTC)),
+    ("05 Dec 2026 10:23:00 +07", dt.datetime(2026, 12, 5, 3, 23, tzinfo=UTC)),
+])
+def test_twelve_hour_times_and_zones_are_never_dropped(raw, expected):
+    assert parse_datetime(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["Nov 30, 2026 10:23 PM", "2026-12-05 22.05", "2026-12-05T10.23",
+                                 "Mon, 30 Nov 2026 10:23 Waktu"])
+def test_layouts_that_would_be_misread_are_unknown_not_wrong(raw):
+    assert parse_datetime(raw) is None
+
+
+@pytest.mark.parametrize("raw, expected", [
     ("Rabu, 6 Nop 2024 10:00 WIB", dt.datetime(2024, 11, 6, 3, 0, tzinfo=UTC)),      # the case (month-spellings)
     ("Kamis, 8 Peb 2024 09:30 WIB", dt.datetime(2024, 2, 8, 2, 30, tzinfo=UTC)),
     ("Jumat, 15 Mrt 2024 14:00 WIB", dt.datetime(2024, 3, 15, 7, 0, tzinfo=UTC)),

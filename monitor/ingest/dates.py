@@ -100,6 +100,8 @@ def _indonesian(text: str) -> tuple[dt.datetime, bool] | None:
 
 
 def _iso(text: str) -> dt.datetime | None:
+    if re.search(r"[T ]\d{1,2}\.\d{2}", text):  # "22.05" is a time with a dot; fromisoformat reads 22.05 hours
+        return None
     try:
         return dt.datetime.fromisoformat(re.sub(r"[Zz]$", "+00:00", text))
     except ValueError:
@@ -107,12 +109,22 @@ def _iso(text: str) -> dt.datetime | None:
 
 
 def _rfc2822(text: str) -> dt.datetime | None:
-    if not re.search(r"[A-Za-z]{3}", text):
+    """RFC 2822 dates. The email parser drops what it does not know at the end (an "AM"/"PM", a zone name such as
+    "Wita" in another case) and reads "+07" as seven minutes: those are left to the Indonesian layouts or refused."""
+    if not re.search(r"[A-Za-z]{3}", text) or re.search(r"\d\s*[ap]\.?\s?m\.?$", text, re.I):
         return None
+    if re.search(r"\d:\d{2}(?::\d{2})?\s*[+-]\d{2}$", text):
+        text += "00"
     try:
-        return email.utils.parsedate_to_datetime(text)
+        parsed = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
         return None
+    if parsed.tzinfo is None:
+        if re.search(r"-0000$", text):  # RFC 2822 3.3: UTC, local zone unknown
+            return parsed.replace(tzinfo=UTC)
+        if re.search(r"\d\s+[A-Za-z]+$", text):  # a trailing word the parser did not read as a zone
+            return None
+    return parsed
 
 
 def parse_datetime(raw: str | None, local: LocalTime | None = None) -> dt.datetime | None:
@@ -121,7 +133,7 @@ def parse_datetime(raw: str | None, local: LocalTime | None = None) -> dt.dateti
         return None
     text = " ".join(raw.split())
     # the RFC 2822 parser reads an unknown zone name as no zone: give it the offset ("WITA" -> "+0800")
-    text = re.sub(r"\b(WIB|WITA|WIT)\b", lambda m: _OFFSETS[m.group(1)], text)
+    text = re.sub(r"\b(WIB|WITA|WIT)\b", lambda m: _OFFSETS[m.group(1).upper()], text, flags=re.IGNORECASE)
     parsed = _iso(text) or _rfc2822(text)
     if parsed is None:
         indonesian = _indonesian(text)
@@ -130,7 +142,8 @@ def parse_datetime(raw: str | None, local: LocalTime | None = None) -> dt.dateti
         parsed = indonesian[0]
     if parsed.tzinfo is None:
         parsed = (local or LocalTime()).assume_local(parsed)
-    if _TIME_OF_DAY.search(text) and parsed.time() == dt.time() and not re.search(r"(?<!\d)0?0[:.]00(?!\d)", text):
+    midnight_written = re.search(r"(?<!\d)0?0[:.]00(?!\d)|(?<!\d)12[:.]00\s*a\.?\s?m", text, re.IGNORECASE)
+    if _TIME_OF_DAY.search(text) and parsed.time() == dt.time() and not midnight_written:
         return None  # a time was written but not read: refuse rather than store midnight
     return parsed.astimezone(UTC)
 
