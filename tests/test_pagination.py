@@ -44,8 +44,27 @@ def test_the_next_page_of_the_same_article(anchor):
     assert next_page_link(f"<html><head></head><body>{anchor}</body></html>", "http://x.test/read/a") == "http://x.test/read/a?page=2"
 
 
-def test_a_next_link_to_another_article_is_not_followed():
-    assert next_page_link('<a href="/read/lain">Selanjutnya</a>', "http://x.test/read/a") is None
+@pytest.mark.parametrize("anchor, url, expected", [
+    ('<link rel="next" href="/berita/123-judul/3/">', "http://x.test/berita/123-judul/2/", "http://x.test/berita/123-judul/3/"),
+    ('<a href="/berita/123-judul/2">Selanjutnya</a>', "http://x.test/berita/123-judul", "http://x.test/berita/123-judul/2"),
+    ('<a href="?halaman=3" rel="next nofollow">3</a>', "http://x.test/read/a?halaman=2", "http://x.test/read/a?halaman=3"),
+    ("<link rel=next href='/read/a?page=2'>", "http://x.test/read/a", "http://x.test/read/a?page=2"),
+])
+def test_later_pages_in_path_and_query_forms(anchor, url, expected):
+    assert next_page_link(f"<html><head></head><body>{anchor}</body></html>", url) == expected
+
+
+@pytest.mark.parametrize("anchor, url", [
+    ('<a href="/read/lain">Selanjutnya</a>', "http://x.test/read/a"),
+    ('<a href="/berita/123456">Selanjutnya</a>', "http://x.test/berita/12345"),                       # another id
+    ('<a href="/nasional/kpk-tahan-bupati-2">Berikutnya</a>', "http://x.test/nasional/kpk-tahan-bupati"),
+    ('<a href="http://lain.test/read/a?page=2">Selanjutnya</a>', "http://x.test/read/a"),              # another host
+    ('<a href="http://twitter.test/x">Next</a>', "http://x.test"),
+    ('<a href="/read/a?page=1">Selanjutnya</a>', "http://x.test/read/a?page=4"),                        # back, not next
+    ('<a href="/2026/11/29/124">Selanjutnya</a>', "http://x.test/2026/11/29/123"),                      # numeric ids
+])
+def test_a_next_link_to_another_article_host_or_an_earlier_page_is_not_followed(anchor, url):
+    assert next_page_link(anchor, url) is None
 
 
 def split_article(server, base: str, pager: str):

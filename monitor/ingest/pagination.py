@@ -26,8 +26,8 @@ SHOW_ALL_TEXT = re.compile(r"^\s*(?:tampilkan\s+semua|lihat\s+semua(?:\s+halaman
 NEXT_TEXT = re.compile(r"^\s*(?:halaman\s+(?:selanjutnya|berikutnya)|selanjutnya|berikutnya|next(?:\s+page)?|lanjut)\s*[»›>]*\s*$",
                        re.I)
 _ANCHOR = re.compile(r"<a\s[^>]*?href\s*=\s*[\"']([^\"']+)[\"'][^>]*>(.*?)</a>", re.I | re.S)
-_REL_NEXT = re.compile(r"<(?:a|link)\s[^>]*?rel\s*=\s*[\"']next[\"'][^>]*?href\s*=\s*[\"']([^\"']+)[\"']|"
-                       r"<(?:a|link)\s[^>]*?href\s*=\s*[\"']([^\"']+)[\"'][^>]*?rel\s*=\s*[\"']next[\"']", re.I)
+_REL_NEXT = re.compile(r"<(?:a|link)\s[^>]*?rel\s*=\s*[\"']?(?:[\w-]+\s+)*next(?:\s+[\w-]+)*[\"']?[\s>][^>]*?href\s*=\s*[\"']([^\"']+)[\"']|"
+                       r"<(?:a|link)\s[^>]*?href\s*=\s*[\"']([^\"']+)[\"'][^>]*?rel\s*=\s*[\"']?(?:[\w-]+\s+)*next\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -66,10 +66,36 @@ def _text(fragment: str) -> str:
     return " ".join(re.sub(r"<[^>]+>", " ", fragment).split())
 
 
-def _same_article(url: str, candidate: str) -> bool:
-    a, b = urlsplit(url), urlsplit(candidate)
-    return (a.hostname or "").lower() == (b.hostname or "").lower() and a.path.rstrip("/") == b.path.rstrip("/") \
-        or (b.path.rstrip("/").startswith(a.path.rstrip("/")) and len(b.path) - len(a.path) <= 8)
+_PAGE_KEYS = {"page", "halaman", "hal", "pg", "paged"}  # not "p": WordPress's ?p= is the post id
+
+
+def _article_page(url: str) -> tuple[str, str, tuple, int]:
+    """(host, article path, other query parameters, page number) of a page URL: `/slug/2`, `?page=2` or
+    `?halaman=2` name page 2; a trailing number of one or two digits counts only after a segment with a letter."""
+    parts = urlsplit(url)
+    path, number = parts.path.rstrip("/"), 1
+    trailing = re.search(r"/([^/]*[a-z][^/]*)/(\d{1,2})$", path, re.I)
+    if trailing:
+        path, number = path[: trailing.start(2) - 1], int(trailing.group(2))
+    query = []
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if key.lower() in _PAGE_KEYS and value.isdigit():
+            number = int(value)
+        else:
+            query.append((key, value))
+    return (parts.hostname or "").lower(), path, tuple(sorted(query)), number
+
+
+def _is_next_page(url: str, candidate: str) -> bool:
+    host, path, query, number = _article_page(url)
+    c_host, c_path, c_query, c_number = _article_page(candidate)
+    return bool(host) and (host, path, query) == (c_host, c_path, c_query) and c_number > number
+
+
+def _is_whole_view(url: str, candidate: str) -> bool:
+    host, path, _, _ = _article_page(url)
+    c_host, c_path, _, _ = _article_page(candidate)
+    return bool(host) and host == c_host and (c_path == path or c_path.startswith(path + "/"))
 
 
 def show_all_link(html: str, url: str) -> str | None:
@@ -77,21 +103,22 @@ def show_all_link(html: str, url: str) -> str | None:
     for href, label in _ANCHOR.findall(html[:500_000]):
         if SHOW_ALL_TEXT.match(_text(label)):
             target = urljoin(url, href.strip())
-            if target != url and _same_article(url, target):
+            if target != url and _is_whole_view(url, target):
                 return target
     return None
 
 
 def next_page_link(html: str, url: str) -> str | None:
-    """The page's link to the next page of the same article, if it has one."""
+    """The page's link to a later page of the same article (same host, same article path, a higher page number),
+    if it has one."""
     head = html[:500_000]
     for match in _REL_NEXT.finditer(head):
         target = urljoin(url, (match.group(1) or match.group(2)).strip())
-        if target != url and _same_article(url, target):
+        if _is_next_page(url, target):
             return target
     for href, label in _ANCHOR.findall(head):
         if NEXT_TEXT.match(_text(label)):
             target = urljoin(url, href.strip())
-            if target != url and _same_article(url, target):
+            if _is_next_page(url, target):
                 return target
     return None
