@@ -73,11 +73,14 @@ class AlertSettings(_Strict):
         return validate_http_url(value) if value else value
 
 
+CLOCK_TIME = r"^(?:[01]\d|2[0-3]):[0-5]\d$"  # HH:MM, 00:00–23:59
+
+
 class ScheduleSettings(_Strict):
     ingest_minutes: int = Field(30, ge=1)
-    digest_time: str = Field("07:00", pattern=r"^\d{2}:\d{2}$")  # daily alert check and digest log, local time
+    digest_time: str = Field("07:00", pattern=CLOCK_TIME)  # daily alert check and digest log, local time
     weekly_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
-    weekly_time: str = Field("07:00", pattern=r"^\d{2}:\d{2}$")
+    weekly_time: str = Field("07:00", pattern=CLOCK_TIME)
     exports_dir: str = "data/exports"
     reports_dir: str = "data/reports"
     misfire_grace_s: int = Field(600, ge=1)

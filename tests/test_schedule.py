@@ -198,3 +198,25 @@ def test_a_slot_outside_the_grace_time_is_recorded_as_missed_and_shown_by_status
     assert "WARNING: scheduler job weekly missed for the 2026-11-30 07:00 WIB slot" in render_status(report)
     assert last_handled_slots(db) == {"weekly": MONDAY_0700}  # a restart does not record it again
     assert catch_up_plans(config, db, MONDAY_0700 + dt.timedelta(minutes=30))[1] == CatchUp("weekly", None, ())
+
+
+def test_a_slot_inside_a_repeated_daylight_saving_hour_does_not_loop():
+    """Not Indonesia's case (no DST), but the zone is a setting: Amsterdam repeats 02:00–03:00 on 2026-10-25."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    from monitor.service.schedule import slots_between
+
+    amsterdam = ZoneInfo("Europe/Amsterdam")
+    trigger = CronTrigger(hour=2, minute=30, timezone=amsterdam)
+    slots = slots_between(trigger, None, dt.datetime(2026, 10, 26, 12, tzinfo=amsterdam))
+    instants = [slot.astimezone(dt.UTC) for slot in slots]
+    assert instants == sorted(set(instants)) and 8 <= len(slots) <= 9  # both 02:30s of 25 October may count
+    assert slots[-1] == dt.datetime(2026, 10, 26, 2, 30, tzinfo=amsterdam)
+
+
+@pytest.mark.parametrize("field, value", [("digest_time", "24:00"), ("weekly_time", "07:60"), ("digest_time", "7:00")])
+def test_an_impossible_slot_time_is_refused_when_the_config_is_read(field, value):
+    from monitor.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=field):
+        make_config([], schedule={field: value})

@@ -93,8 +93,18 @@ def slots_between(trigger: CronTrigger, after: dt.datetime | None, now: dt.datet
     while slot is not None and slot <= now:
         if after is None or slot > after:
             slots.append(slot)
-        slot = trigger.get_next_fire_time(slot, slot + dt.timedelta(seconds=1))
+        slot = _following_slot(trigger, slot)
     return slots
+
+
+def _following_slot(trigger: CronTrigger, slot: dt.datetime) -> dt.datetime | None:
+    """The next fire time after `slot`. Inside an hour that daylight saving repeats, the trigger can answer the
+    same wall-clock slot again: then it is asked again from an hour later, never looping."""
+    for step_s in (1, 3601):
+        following = trigger.get_next_fire_time(slot, slot.astimezone(UTC) + dt.timedelta(seconds=step_s))
+        if following is None or following.astimezone(UTC) > slot.astimezone(UTC):  # same-zone comparison ignores fold
+            return following
+    return None
 
 
 def latest_slot(trigger: CronTrigger, now: dt.datetime) -> dt.datetime | None:
