@@ -214,33 +214,21 @@ def demo(db: str | None = typer.Option(None, "--db", help="Keep the demo databas
     raise typer.Exit(code)
 
 
-def _read_items(jsonl: Path) -> list[dict[str, Any]]:
-    items = []
-    for number, line in enumerate(jsonl.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-            if not isinstance(item, dict) or not isinstance(item.get("text"), str):
-                raise ValueError("expected an object with a string 'text'")
-        except ValueError as exc:
-            raise fail(EXIT_CONFIG, f"{jsonl}:{number}: {exc}") from None
-        items.append(item)
-    return items
-
-
 @app.command()
 def analyze(text: str | None = typer.Option(None, "--text", help="Text to score."),
             target: str | None = typer.Option(None, "--target", help="Agency id to judge the tone toward."),
             jsonl: Path | None = typer.Option(None, "--jsonl", help='File of {"text": ..., "target": optional} lines.'),
             config: str = ConfigOption) -> None:
     """Score arbitrary text: tone, probabilities, topics, detected agencies (JSON lines)."""
-    from monitor.runner import build_analyzer, matcher, score_text
+    from monitor.runner import build_analyzer, matcher, read_text_items, score_text
 
     cfg = _load(config)
     if (text is None) == (jsonl is None):
         raise fail(EXIT_CONFIG, "give exactly one of --text or --jsonl")
-    items = [{"text": text, "target": target}] if jsonl is None else _read_items(jsonl)
+    try:
+        items = [{"text": text, "target": target}] if jsonl is None else read_text_items(jsonl)
+    except ValueError as exc:
+        raise fail(EXIT_CONFIG, str(exc)) from None
     known = {a.id for a in cfg.agencies}
     for item in items:
         if item.get("target") and item["target"] not in known:

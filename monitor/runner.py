@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import json
 import os
 import threading
 from collections.abc import Iterator
@@ -150,6 +151,22 @@ def reanalyze(store: Store, analyzer: Analyzer, since: dt.datetime | None = None
         if progress:
             progress("reanalyze", done, len(ids))
     return done
+
+
+def read_text_items(jsonl: Path) -> list[dict[str, Any]]:
+    """The {"text": ..., "target": optional} objects of a JSON-lines file. Raises ValueError naming file and line."""
+    items = []
+    for number, line in enumerate(jsonl.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except ValueError as exc:
+            raise ValueError(f"{jsonl}:{number}: {exc}") from None
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+            raise ValueError(f"{jsonl}:{number}: expected an object with a string 'text'")
+        items.append(item)
+    return items
 
 
 def score_text(analyzer: Analyzer, matcher: AgencyMatcher, text: str, target: str | None = None) -> dict[str, Any]:
