@@ -111,13 +111,19 @@ def main() -> int:
     print(f"real-news corpus: {LABELS.relative_to(ROOT)}; test {counts['test-real']}, valid {counts['valid-real']}, "
           f"balanced test {len(sets['test-real-balanced'])} items")
     if args.ablation:
-        print("| model | real valid | real test | real test balanced | SmSA valid | SmSA test | NusaX unseen |")
-        print("|---|---|---|---|---|---|---|")
+        pairs = article_pairs(config)
+        print("| model | real valid | real test | real test balanced | SmSA valid | SmSA test | NusaX unseen | "
+              "article valid / test (rule chosen on valid) |")
+        print("|---|---|---|---|---|---|---|---|")
         for folder in args.ablation:
             tone = OnnxTone(folder)
             f1 = {k: score(tone, v)["macro_f1"] for k, v in sets.items()}
+            articles = article_level(tone, pairs, names)
+            rule = articles["chosen"]
             print(f"| {folder.name} | {f1['valid-real']:.3f} | {f1['test-real']:.3f} | {f1['test-real-balanced']:.3f} | "
-                  f"{f1['valid-smsa']:.3f} | {f1['test-smsa']:.3f} | {f1['test-nusax-unseen']:.3f} |")
+                  f"{f1['valid-smsa']:.3f} | {f1['test-smsa']:.3f} | {f1['test-nusax-unseen']:.3f} | "
+                  f"{articles['table'][(rule, 'valid')]['macro_f1']:.3f} / {articles['table'][(rule, 'test')]['macro_f1']:.3f} "
+                  f"({rule}) |")
         return 0
     tone = OnnxTone(args.model)
     print(f"model {args.model} ({tone.version})")
