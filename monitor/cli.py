@@ -309,6 +309,8 @@ def models_train(data: Path = typer.Option(Path("../shared/data/sentiment"), "--
 
         out = out or Path("models/tone-e5")
         use_real = real_news is not None and real_news.exists() and news_dir.exists()
+        if real_news is not None and not use_real:
+            typer.echo(f"warning: real-news corpus not used ({real_news} or {news_dir} not found)", err=True)
         sources = TrainingSources(data, news, class_balance, real_news if use_real else None, news_dir if use_real else None,
                                   train_on_real, real_class_balance, newsmtsc, whole_text_sample, templates)
         meta = train_tone_e5(sources, out, cfg.agencies, seed=seed, epochs=epochs, max_length=max_length, init=init, lr=lr,

@@ -205,13 +205,16 @@ def test_models_train_kind_tone_e5_end_to_end_on_tiny_data(tmp_path):
     config = Path(__file__).resolve().parent.parent / "feeds.yaml"
     result = CliRunner().invoke(app, ["models", "train", "--kind", "tone-e5", "--data", str(shared), "--news", str(news),
                                       "--out", str(out), "--epochs", "1", "--seed", "5", "--class-balance", "0.5",
-                                      "--config", str(config)])
+                                      "--news-dir", str(tmp_path / "no-news"), "--config", str(config)])
     assert result.exit_code == 0, result.output
     assert {p.name for p in out.iterdir()} == {"tone.onnx", "weights.npz", "meta.json"}
     meta = json.loads((out / "meta.json").read_text(encoding="utf-8"))
     assert meta["seed"] == 5 and meta["epochs"] == 1 and meta["data"]["valid-smsa"] == 6
     assert meta["class_balance"] == 0.5
     assert set(meta["metrics"]) == {"test-smsa", "test-nusax-unseen", "test-news"}
-    assert meta["target_names"]["kpk"] == "Komisi Pemberantasan Korupsi (KPK)"
+    from monitor.config import load_config
+
+    assert meta["register_agencies"] == len(load_config(config).agencies)  # names come from the register at serving
     assert "test-news: n=" in result.output
+    assert "real-news corpus not used" in result.output  # said, not silently skipped
     assert (tmp_path / "models" / "cache" / "tone-tiny" / "best.pt").exists()  # the checkpoint stays out of models/
