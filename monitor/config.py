@@ -46,8 +46,9 @@ class AnalysisSettings(_Strict):
     topic_threshold: float = Field(0.835, ge=-1, le=2)  # tuned: benchmarks/topics_eval.py
     topic_margin: float = Field(0.01, ge=0, le=1)
     # Sentences -> article tone toward an agency (monitor/analysis/aggregate.py; chosen in benchmarks/tone_real_news.py).
-    aggregation: Literal["weighted", "mean", "polar"] = "weighted"
-    aggregation_threshold: float = Field(0.5, ge=0, le=1)
+    # chosen on the validation half of the article-level labels with the shipped model (benchmarks/tone_real_news.py)
+    aggregation: Literal["weighted", "mean", "polar"] = "polar"
+    aggregation_threshold: float = Field(0.7, ge=0, le=1)
 
 
 class SmtpSettings(_Strict):
