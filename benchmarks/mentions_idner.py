@@ -23,22 +23,10 @@ sys.path.insert(0, str(ROOT))
 from monitor.config import load_config  # noqa: E402
 from monitor.ingest.mentions import matcher_from_config  # noqa: E402
 from monitor.register import roll_up  # noqa: E402
+from monitor.training.real_news import read_conll  # noqa: E402
 
 FLOOR_PRECISION = 0.90
 FLOOR_RECALL = 0.80
-
-
-def read_conll(path: Path):
-    tokens, tags = [], []
-    for line in path.read_text(encoding="utf-8").splitlines() + [""]:
-        if not line.strip():
-            if tokens:
-                yield tokens, tags
-            tokens, tags = [], []
-            continue
-        parts = line.split()
-        tokens.append(parts[0])
-        tags.append(parts[-1])
 
 
 def tokens_to_text(tokens, tags, kinds=("ORG",)):
