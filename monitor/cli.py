@@ -23,6 +23,7 @@ import typer
 
 from monitor import __version__
 from monitor.errors import AnalysisUnavailableError, ConfigError, DatabaseLockedError, RunLockedError
+from monitor.follow import config_summary, search_feeds_by_agency
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -131,22 +132,10 @@ def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]
 
 
 def _print_summary(summary: Any) -> None:
-    stages = sorted(summary.stage_seconds.items(), key=lambda kv: -kv[1])
-    typer.echo(
-        f"run {summary.run_id}: {summary.status}\n"
-        f"  feeds: {summary.feeds_due} due, {summary.feeds_ok} ok, {summary.feeds_not_modified} not modified, "
-        f"{summary.feeds_failed} failed\n"
-        f"  articles: {summary.new_articles} new, {summary.duplicates} duplicates, "
-        f"{summary.extraction_failures} extraction failures, {summary.pages_failed} page fetch failures, "
-        f"{summary.pages_deferred} deferred (host asked to wait), "
-        f"{summary.analyzed} analysed\n"
-        f"  elapsed: {summary.elapsed_s:.1f}s (" + (", ".join(f"{k} {v:.1f}s" for k, v in stages) or "nothing to do") + ")")
-    for name, reason in summary.feed_failures[:20]:
-        typer.echo(f"  feed failed: {name}: {reason}")
-    if summary.spooled_batches:
-        typer.echo(f"  database locked: {summary.spooled_batches} batch(es) spooled, written on the next run")
-    if summary.error:
-        typer.echo(f"  error: {summary.error}", err=True)
+    from monitor.runner import summary_lines
+
+    for line, to_stderr in summary_lines(summary):
+        typer.echo(line, err=to_stderr)
 
 
 @app.command()
@@ -172,8 +161,7 @@ def feeds_check(config: str = ConfigOption,
                 only: list[str] | None = typer.Option(None, "--feed", help="Only these feed names.")) -> None:
     """Validate feeds.yaml and, with --fetch, probe each feed once (nothing is written)."""
     cfg = _load(config)
-    typer.echo(f"{config}: valid: {len(cfg.feeds)} feeds from {len({f.outlet for f in cfg.feeds})} outlets, "
-               f"{len(cfg.agencies)} agencies, {len(cfg.topics)} topics")
+    typer.echo(f"{config}: valid: {config_summary(cfg)}")
     if not fetch:
         return
     from monitor.ingest.probe import probe_feeds
@@ -185,6 +173,17 @@ def feeds_check(config: str = ConfigOption,
     typer.echo(f"{len(cfg.feeds if not only else only) - failures} ok, {failures} not ok")
 
 
+@feeds_app.command("discover")
+def feeds_discover(url: str = typer.Argument(..., help="The site, e.g. https://www.antaranews.com"),
+                   outlet: str = typer.Option(None, "--outlet", help="Outlet name for the entries (default: the host)."),
+                   config: str = ConfigOption) -> None:
+    """Find a site's RSS/Atom feeds and sitemaps (page links, robots.txt, common paths), probe each once and print
+    ready-to-paste feeds.yaml entries for the ones that work."""
+    from monitor.ingest.probe import discover_report
+
+    typer.echo("\n".join(discover_report(_load(config), url, outlet)))
+
+
 @app.command()
 def status(db: str = DbOption, config: str = ConfigOption,
            format: str = typer.Option("table", "--format", help="table or json")) -> None:
@@ -193,10 +192,12 @@ def status(db: str = DbOption, config: str = ConfigOption,
 
     if not Path(db).exists():
         raise fail(EXIT_CONFIG, f"no database at {db} yet: run `monitor run` first")
-    schedule = _load(config).settings.schedule if Path(config).exists() else None
+    cfg = _load(config) if Path(config).exists() else None
+    schedule = cfg.settings.schedule if cfg else None
+    follows = search_feeds_by_agency(cfg.feeds) if cfg else {}
     with exit_codes():
         report = collect_status(db, exports_dir=schedule.exports_dir if schedule else "data/exports",
-                                reports_dir=schedule.reports_dir if schedule else "data/reports")
+                                reports_dir=schedule.reports_dir if schedule else "data/reports", follows=follows)
     if format == "json":
         typer.echo(json.dumps(report, default=str, indent=2))
     else:

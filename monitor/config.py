@@ -131,6 +131,11 @@ class Settings(_Strict):
     near_duplicate_threshold: float = Field(0.5, gt=0, lt=1)
     dedupe_window_days: int = Field(14, ge=1)
     db_lock_timeout_s: float = Field(20.0, ge=0)
+    follow: list[str] = []  # agency ids: each gets Google News search feeds (monitor/follow.py)
+    fallback_after_failures: int = Field(3, ge=1)  # blocked fetches in a row before an outlet's fallback is used
+    fallback_probe_hours: float = Field(24.0, gt=0)  # how often a blocked outlet's own feed is tried again
+    sitemap_first_days: float = Field(2.0, gt=0)  # a sitemap's first read takes entries of the last N days
+    max_sitemap_children: int = Field(5, ge=1, le=50)  # sitemaps of an index read per fetch (newest first)
     analysis: AnalysisSettings = AnalysisSettings()
     alerts: AlertSettings = AlertSettings()
     schedule: ScheduleSettings = ScheduleSettings()
@@ -164,13 +169,21 @@ class FeedConfig(_Strict):
     region: str | None = None
     interval_minutes: int | None = Field(None, ge=1)
     enabled: bool = True
-    kind: Literal["rss", "google_news"] = "rss"
+    kind: Literal["rss", "google_news", "sitemap"] = "rss"
+    # When the outlet's own feed is blocked: "auto" (a Google News site: search for its domain), "none", or a URL.
+    fallback: str = "auto"
+    follows: str | None = None  # set on the generated search feed of a followed agency (monitor/follow.py)
     notes: str | None = None
 
     @field_validator("url")
     @classmethod
     def _valid_url(cls, value: str) -> str:
         return validate_http_url(value)
+
+    @field_validator("fallback")
+    @classmethod
+    def _valid_fallback(cls, value: str) -> str:
+        return value if value in ("auto", "none") else validate_http_url(value)
 
 
 class FormerName(_Strict):
@@ -203,6 +216,7 @@ class AgencyConfig(_Strict):
     former_names: list[FormerName] = []
     place_names: list[str] = []  # provinces: expanded into government forms (Pemprov X, Gubernur X, ...)
     exclude_phrases: list[str] = []  # regular expressions; a match inside one of them does not count
+    follow: bool = False  # a Google News search feed for this agency (monitor/follow.py)
     notes: str | None = None
 
     @field_validator("exclude_phrases")
@@ -285,6 +299,9 @@ def _cross_checks(config: Config, path: str) -> None:
 
     seen: dict[str, int] = {}
     for index, feed in enumerate(config.feeds):
+        if feed.name in seen and feed.follows:
+            fail(f"feeds[{seen[feed.name]}] (name={feed.name!r})", "name",
+                 f"the name of the search feed generated for followed agency {feed.follows!r}: rename this feed")
         if feed.name in seen:
             fail(f"feeds[{index}] (name={feed.name!r})", "name", f"duplicate feed name (also feeds[{seen[feed.name]}])")
         seen[feed.name] = index
@@ -328,8 +345,24 @@ def parse_config(raw: Any, path: str = "<memory>") -> Config:
             message = "unknown key"
         more = f" (and {exc.error_count() - 1} more errors)" if exc.error_count() > 1 else ""
         raise ConfigError(f"{path}: {entry}: {field}: {message}{more}") from None
+    config = _with_follow_feeds(config, path)
     _cross_checks(config, path)
     return config
+
+
+def _with_follow_feeds(config: Config, path: str) -> Config:
+    """The configured feeds plus a Google News search feed (or a few) per followed agency (monitor/follow.py)."""
+    from monitor.follow import follow_feeds
+
+    try:
+        generated = follow_feeds(config.settings.follow, config.agencies, dt.date.today())
+    except KeyError as exc:
+        index = exc.args[0]
+        raise ConfigError(f"{path}: settings: follow.{index}: unknown agency id "
+                          f"{config.settings.follow[index]!r}") from None
+    if not generated:
+        return config
+    return config.model_copy(update={"feeds": [*config.feeds, *(FeedConfig(**feed) for feed in generated)]})
 
 
 def _with_generated_register(raw: dict[str, Any], path: str) -> dict[str, Any]:

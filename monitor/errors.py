@@ -45,10 +45,11 @@ class FetchError(MonitorError):
 
     retryable = False
 
-    def __init__(self, reason: str, *, status_code: int | None = None):
+    def __init__(self, reason: str, *, status_code: int | None = None, body: bytes = b""):
         super().__init__(reason)
         self.reason = reason
         self.status_code = status_code
+        self.body = body  # the start of a refusal page (401/403), to tell a bot wall from a plain refusal
 
 
 class RetryableFetchError(FetchError):

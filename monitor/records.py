@@ -55,6 +55,10 @@ class FeedRow:
     next_fetch_at: dt.datetime | None = None
     items_last: int | None = None
     last_unconditional_at: dt.datetime | None = None
+    blocked_fetches: int = 0  # the outlet's own feed refused us (401/403, a bot wall) this many fetches in a row
+    fallback_since: dt.datetime | None = None  # reading the fallback source instead of the own feed since then
+    fallback_reason: str | None = None
+    probe_at: dt.datetime | None = None  # when the own feed is tried again while on the fallback
 
 
 @dataclass
@@ -301,6 +305,20 @@ class HostHoldRow:
 
 
 @dataclass
+class FeedSwitchRow:
+    """feed_switches: an outlet switched to its fallback source or back to its own feed (monitor/ingest/fallback.py)."""
+
+    table: ClassVar[str] = "feed_switches"
+    key: ClassVar[tuple[str, ...]] = ("feed_id", "switched_at")
+    feed_id: str
+    switched_at: dt.datetime
+    to_fallback: bool
+    url: str
+    reason: str | None = None
+    run_id: str | None = None
+
+
+@dataclass
 class GoogleLinkRow:
     """google_news_links: the publisher URL behind a new-style Google News article id (monitor/ingest/gnews.py)."""
 
@@ -313,12 +331,13 @@ class GoogleLinkRow:
 
 Record = (FeedRow | FeedFetchRow | EntryRow | EntryUpdate | EntrySourceRow | ArticleRow | MentionRow | AgencyRow
           | RunRow | ArticleAnalysisRow | MentionToneRow | AlertRow | AlertUpdate | SchedulerEventRow | HostHoldRow
-          | GoogleLinkRow)
+          | GoogleLinkRow | FeedSwitchRow)
 
 # Write order inside one batch's transaction (entries before their updates; articles before their mentions).
 RECORD_TYPES: tuple[type[Any], ...] = (
     FeedRow, FeedFetchRow, EntryRow, EntryUpdate, EntrySourceRow, ArticleRow, MentionRow, AgencyRow,
     ArticleAnalysisRow, MentionToneRow, RunRow, AlertRow, AlertUpdate, SchedulerEventRow, HostHoldRow, GoogleLinkRow,
+    FeedSwitchRow,
 )
 # Full-row records, one per table (the updates above are partial rows of these tables).
 TABLE_RECORDS: dict[str, type[Any]] = {cls.table: cls for cls in RECORD_TYPES if cls not in (EntryUpdate, AlertUpdate)}

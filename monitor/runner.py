@@ -187,3 +187,23 @@ def score_text(analyzer: Analyzer, matcher: AgencyMatcher, text: str, target: st
         result["target"] = {"agency_id": target, "label": analyzer.label(target_probs),
                             "probabilities": analyzer.probabilities(target_probs), "sentences": len(sentences)}
     return result
+
+
+def summary_lines(summary: RunSummary) -> list[tuple[str, bool]]:
+    """What `monitor run` prints about a run: (line, goes to stderr)."""
+    stages = sorted(summary.stage_seconds.items(), key=lambda kv: -kv[1])
+    lines = [
+        (f"run {summary.run_id}: {summary.status}", False),
+        (f"  feeds: {summary.feeds_due} due, {summary.feeds_ok} ok, {summary.feeds_not_modified} not modified, "
+         f"{summary.feeds_failed} failed", False),
+        (f"  articles: {summary.new_articles} new, {summary.duplicates} duplicates, "
+         f"{summary.extraction_failures} extraction failures, {summary.pages_failed} page fetch failures, "
+         f"{summary.pages_deferred} deferred (host asked to wait), {summary.analyzed} analysed", False),
+        (f"  elapsed: {summary.elapsed_s:.1f}s (" + (", ".join(f"{k} {v:.1f}s" for k, v in stages) or "nothing to do")
+         + ")", False)]
+    lines += [(f"  feed failed: {name}: {reason}", False) for name, reason in summary.feed_failures[:20]]
+    if summary.spooled_batches:
+        lines.append((f"  database locked: {summary.spooled_batches} batch(es) spooled, written on the next run", False))
+    if summary.error:
+        lines.append((f"  error: {summary.error}", True))
+    return lines

@@ -70,7 +70,7 @@ def registered_commands() -> list[list[str]]:
 
 def test_the_command_list_is_read_from_the_app():
     assert ["run"] in registered_commands() and ["models", "train"] in registered_commands()
-    assert len(registered_commands()) == 13
+    assert len(registered_commands()) == 14
 
 
 @pytest.mark.parametrize("command", registered_commands(), ids=" ".join)
@@ -83,6 +83,23 @@ def test_every_command_has_help_and_is_documented(command):
     assert result.exit_code == 0 and "Usage:" in result.output
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert f"monitor {' '.join(command)}" in readme
+
+
+def test_feeds_discover_prints_ready_to_paste_entries_and_feeds_check_counts_followed_agencies(server, tmp_path):
+    from typer.testing import CliRunner
+
+    from monitor.cli import app
+
+    env = write_config(tmp_path, server, n_articles=1, follow=["kpk"])
+    server.routes["/"] = Reply(200, b'<html><head><link rel="alternate" type="application/rss+xml" href="/rss">'
+                                    b"</head><body>Beranda</body></html>", HTML)
+    result = CliRunner().invoke(app, ["feeds", "discover", server.base, "--outlet", "Warta Uji"], env=env)
+    assert result.exit_code == 0, result.output
+    assert f"ok  rss      {server.base}/rss  [link rel=alternate]" in result.output
+    entries = yaml.safe_load(result.output.split("# feeds.yaml entries:")[1])
+    assert entries[0]["url"] == f"{server.base}/rss" and entries[0]["outlet"] == "Warta Uji"
+    check = CliRunner().invoke(app, ["feeds", "check"], env=env)
+    assert check.exit_code == 0 and "; 1 of the feeds search for 1 followed agencies" in check.output
 
 
 @pytest.mark.slow

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass
 
 import httpx
@@ -22,6 +23,7 @@ from monitor.config import FeedConfig
 from monitor.errors import BlockedAddressError, FetchError, RateLimitedError
 from monitor.ingest.feeds import ParsedFeed, parse_feed
 from monitor.ingest.fetch import FetchPolicy, FetchResult, HostLimiter, polite_fetch
+from monitor.ingest.sitemap_source import SitemapRules, read_sitemap
 from monitor.localtime import LocalTime
 from monitor.records import EntryRow, EntrySourceRow, FeedFetchRow, FeedRow
 from monitor.statuses import DateStatus, FeedStatus
@@ -48,6 +50,7 @@ class FeedOutcome:
     error: FetchError | None = None
     parsed: ParsedFeed | None = None
     unchanged_body: bool = False
+    via_fallback: bool = False  # read from the outlet's fallback source (monitor/ingest/fallback.py)
 
     @property
     def status(self) -> FeedStatus:
@@ -76,9 +79,13 @@ class FeedOutcome:
         if self.status is not FeedStatus.OK or parsed is None:
             return None
         reason = f"malformed feed, entries recovered ({parsed.bozo_reason})" if parsed.bozo else None
+        notes = [reason] if reason else []
         if parsed.truncated:
-            reason = (reason + "; " if reason else "") + f"{parsed.truncated} items over the cap ignored"
-        return reason
+            notes.append(f"{parsed.truncated} items over the cap ignored")
+        if parsed.skipped:
+            reasons = Counter(why for _, why in parsed.skipped)
+            notes.append(f"{len(parsed.skipped)} items skipped (" + "; ".join(f"{n}: {why}" for why, n in reasons.most_common(3)) + ")")
+        return "; ".join(notes) or None
 
 
 def current_url(feed: FeedConfig, state: FeedRow | None) -> str:
@@ -89,12 +96,16 @@ def current_url(feed: FeedConfig, state: FeedRow | None) -> str:
 
 
 def fetch_feed(client: httpx.Client, policy: FetchPolicy, limiter: HostLimiter, feed: FeedConfig,
-               state: FeedRow | None, now: dt.datetime, *, max_items: int, local: LocalTime | None = None) -> FeedOutcome:
-    """Fetch and parse one feed; failures come back in the outcome, never as exceptions."""
+               state: FeedRow | None, now: dt.datetime, *, max_items: int, local: LocalTime | None = None,
+               sitemap_rules: SitemapRules | None = None) -> FeedOutcome:
+    """Fetch and parse one feed; failures come back in the outcome, never as exceptions. A sitemap is fetched
+    without validators and read every time (an index can stay the same while its children change); what is new
+    is decided by the entries' dates (monitor/ingest/sitemap_source.py)."""
     url = current_url(feed, state)
     outcome = FeedOutcome(feed, url)
     last_unconditional = state.last_unconditional_at if state else None
-    conditional = last_unconditional is not None and now - last_unconditional < UNCONDITIONAL_EVERY
+    conditional = (last_unconditional is not None and now - last_unconditional < UNCONDITIONAL_EVERY
+                   and feed.kind != "sitemap")
     try:
         outcome.result = polite_fetch(client, url, policy, limiter, now,
                                       etag=state.etag if state and conditional else None,
@@ -104,6 +115,10 @@ def fetch_feed(client: httpx.Client, policy: FetchPolicy, limiter: HostLimiter, 
         return outcome
     result = outcome.result
     if result.not_modified:
+        return outcome
+    if feed.kind == "sitemap":
+        outcome.parsed = read_sitemap(client, policy, limiter, result, state.last_success_at if state else None, now,
+                                      rules=sitemap_rules or SitemapRules(), max_items=max_items, local=local)
         return outcome
     if state is not None and state.body_hash and state.body_hash == result.body_sha1:
         outcome.unchanged_body = True  # the server ignored our validators, but nothing changed
@@ -179,6 +194,7 @@ def feed_entries(outcome: FeedOutcome, now: dt.datetime) -> tuple[list[EntryRow]
                                 source_name=entry.source_name, discovered_at=now))
         sources.append(EntrySourceRow(
             entry_id=entry.url_key, feed_id=feed.name,
-            outlet=entry.source_name if feed.kind == "google_news" and entry.source_name else feed.outlet,
+            outlet=entry.source_name if feed.kind == "google_news" and entry.source_name and not outcome.via_fallback
+            else feed.outlet,
             guid=entry.guid, entry_title=entry.title, entry_published_at=entry.published_at, first_seen_at=now))
     return entries, sources

@@ -41,6 +41,7 @@ PERMANENT_REDIRECTS = {301, 308}
 REDIRECTS = {301, 302, 303, 307, 308}
 RETRYABLE_STATUS = {408, 425, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524}
 MAX_RETRY_AFTER_S = 6 * 3600.0
+REFUSAL_BODY_BYTES = 64 * 1024  # enough to recognise a bot-wall page
 
 
 def _decodable_encodings() -> set[str]:
@@ -303,6 +304,9 @@ def fetch(
                     # A 404 often comes back (CMS hiccups); 410 Gone is meant to be final.
                     error = RetryableFetchError if status == 404 else PermanentFetchError
                     raise error(f"HTTP {status}", status_code=status)
+                if status in (401, 403):  # the page says who refused us (a bot wall or a plain refusal)
+                    raise PermanentFetchError(f"HTTP {status}", status_code=status,
+                                              body=_read_start(response, REFUSAL_BODY_BYTES, deadline, clock))
                 if status >= 400:
                     raise PermanentFetchError(f"HTTP {status}", status_code=status)
                 body = _read_capped(response, policy, deadline, clock)
@@ -348,6 +352,21 @@ def _read_capped(response: httpx.Response, policy: FetchPolicy, deadline: float,
             raise RetryableFetchError(f"timeout: body not complete within {policy.total_timeout_s:.0f}s")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _read_start(response: httpx.Response, limit: int, deadline: float, clock) -> bytes:
+    """Up to `limit` decoded bytes of a body, within the deadline; b"" when it cannot be read."""
+    chunks: list[bytes] = []
+    total = 0
+    try:
+        for chunk in response.iter_bytes():
+            chunks.append(chunk)
+            total += len(chunk)
+            if total >= limit or clock() > deadline:
+                break
+    except httpx.HTTPError:
+        pass  # the status alone is the answer
+    return b"".join(chunks)[:limit]
 
 
 def polite_fetch(client: httpx.Client, url: str, policy: FetchPolicy, limiter: HostLimiter, now: dt.datetime,

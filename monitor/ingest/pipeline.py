@@ -31,12 +31,14 @@ from monitor.db.store import Store, dict_rows, scalar, write_batch
 from monitor.errors import DatabaseLockedError, HostHeldError, RateLimitedError
 from monitor.ingest.dedupe import Headline, StoryIndex, headline_keys, signature
 from monitor.ingest.extract import ExtractedPage, ExtractionSandbox, merge_pages, parse_page_date
-from monitor.ingest.feed_state import FeedOutcome, FeedSchedule, advance_feed_state, feed_entries, fetch_feed
+from monitor.ingest.fallback import FeedRound, fetch_round, settle_round
+from monitor.ingest.feed_state import FeedOutcome, FeedSchedule, feed_entries
 from monitor.ingest.fetch import FetchPolicy, HostLimiter
 from monitor.ingest.gnews import ARTICLE_ID, GoogleFormatError, decode_links, google_id_of, needs_decoding
 from monitor.ingest.interstitial import interstitial_reason
 from monitor.ingest.mentions import AgencyMatcher, lead_sentences_of, matcher_from_config
 from monitor.ingest.pages import PageOutcome, fetch_page, host_holds
+from monitor.ingest.sitemap_source import SitemapRules
 from monitor.ingest.urls import host_of, normalize_url, url_key
 from monitor.localtime import LocalTime, local_time
 from monitor.records import (
@@ -170,20 +172,23 @@ class RunSummary:
             self.feeds_ok += 1
 
 
-def feed_batch(outcomes: list[FeedOutcome], states: dict[str, FeedRow], ctx: RunContext, run_id: str,
+def feed_batch(rounds: list[FeedRound], states: dict[str, FeedRow], ctx: RunContext, run_id: str,
                now: dt.datetime, summary: RunSummary) -> Batch:
-    """Rows of fetched feeds: the feeds' next state, the fetch log, entries and where each entry was seen."""
+    """Rows of fetched feeds: the feeds' next state, the fetch log, entries and where each entry was seen, and
+    the switches to and from fallback sources."""
     settings = ctx.config.settings
     batch = Batch()
-    for outcome in outcomes:
-        feed = outcome.feed
+    for fetched in rounds:
+        feed = fetched.feed
         schedule = FeedSchedule(interval=dt.timedelta(minutes=feed.interval_minutes or settings.fetch_interval_minutes),
                                 max_backoff=dt.timedelta(hours=settings.max_backoff_hours), jitter=ctx.rng.random())
-        state, log_row = advance_feed_state(states.get(feed.name), outcome, now, schedule, run_id)
-        entries, sources = feed_entries(outcome, now)
-        batch.add(state, log_row, *entries, *sources)
-        summary.count_feed(outcome)
-    batch.extend(host_holds([(o.url, o.error) for o in outcomes], now, ctx.limiter))
+        state, log_row, switch = settle_round(states.get(feed.name), fetched, now, schedule, settings, run_id)
+        batch.add(state, log_row, *([switch] if switch else []))
+        for outcome in fetched.outcomes:
+            entries, sources = feed_entries(outcome, now)
+            batch.add(*entries, *sources)
+        summary.count_feed(fetched.main if fetched.probe is None or fetched.probe.failed else fetched.probe)
+        batch.extend(host_holds([(o.url, o.error) for o in fetched.outcomes], now, ctx.limiter))
     return batch
 
 
@@ -362,11 +367,12 @@ def _ingest(ctx: RunContext, states: dict[str, FeedRow], summary: RunSummary) ->
     now = ctx.clock()
     due = due_feeds(ctx, states, now)
     summary.feeds_due = len(due)
-    outcomes: list[FeedOutcome] = []
+    outcomes: list[FeedRound] = []
     policy = ctx.policy
     with summary.timed("feeds"), ThreadPoolExecutor(max_workers=settings.fetch_workers) as pool:
-        futures = [pool.submit(contextvars.copy_context().run, fetch_feed, ctx.client, policy, ctx.limiter, feed,
-                               states.get(feed.name), now, max_items=settings.max_items_per_feed, local=ctx.local_time)
+        futures = [pool.submit(contextvars.copy_context().run, fetch_round, ctx.client, policy, ctx.limiter, feed,
+                               states.get(feed.name), now, max_items=settings.max_items_per_feed, local=ctx.local_time,
+                               sitemap_rules=SitemapRules(settings.sitemap_first_days, settings.max_sitemap_children))
                    for feed in due]
         for done, future in enumerate(futures, 1):
             outcomes.append(future.result())

@@ -21,9 +21,40 @@ def newest_file(folder: str, pattern: str) -> dict | None:
     return {"path": str(files[-1]), "modified": dt.datetime.fromtimestamp(files[-1].stat().st_mtime, UTC)}
 
 
+COVERAGE_DAYS = 7
+
+
+def follow_coverage(con, follows: dict[str, list[str]], since: dt.datetime) -> list[dict]:
+    """Per followed agency, articles since `since` (published, else fetched) that mention it: how many came through
+    its search feeds, how many through the other feeds (the outlets' own and site: feeds) and through both; and how
+    many articles its searches brought that do not mention it (search noise)."""
+    search_feeds = sorted({feed for feeds in follows.values() for feed in feeds})
+    out = []
+    for agency_id, feeds in follows.items():
+        if not feeds:
+            continue
+        row = con.execute(
+            "WITH seen AS (SELECT e.article_id, bool_or(list_contains(?, s.feed_id)) AS by_search, "
+            "                     bool_or(NOT list_contains(?, s.feed_id)) AS by_outlets "
+            "              FROM entries e JOIN entry_sources s ON s.entry_id = e.entry_id "
+            "              WHERE e.article_id IS NOT NULL GROUP BY e.article_id), "
+            "     recent AS (SELECT seen.*, EXISTS (SELECT 1 FROM mentions m WHERE m.article_id = seen.article_id "
+            "                                      AND m.agency_id = ?) AS mentioned "
+            "                FROM seen JOIN articles a ON a.article_id = seen.article_id "
+            "                WHERE coalesce(a.published_at, a.fetched_at) >= ?) "
+            "SELECT count(*) FILTER (mentioned AND by_search), count(*) FILTER (mentioned AND by_outlets), "
+            "       count(*) FILTER (mentioned AND by_search AND by_outlets), "
+            "       count(*) FILTER (by_search AND NOT mentioned) FROM recent",
+            [feeds, search_feeds, agency_id, since]).fetchone()
+        out.append({"agency_id": agency_id, "days": COVERAGE_DAYS, "by_search": row[0], "by_outlet_feeds": row[1],
+                    "both": row[2], "search_without_mention": row[3]})
+    return out
+
+
 def collect_status(db: str, now: dt.datetime | None = None, exports_dir: str = "data/exports",
-                   reports_dir: str = "data/reports") -> dict:
-    """A plain dict (JSON-ready) describing the state of the monitor database."""
+                   reports_dir: str = "data/reports", follows: dict[str, list[str]] | None = None) -> dict:
+    """A plain dict (JSON-ready) describing the state of the monitor database. `follows`: followed agency id → the
+    names of its search feeds (monitor/follow.py), for the coverage lines."""
     now = now or dt.datetime.now(UTC)
     store = Store(db, lock_timeout_s=5.0)
     with store.session():  # bring an older file up to the current schema first (a brief write)
@@ -36,7 +67,9 @@ def collect_status(db: str, now: dt.datetime | None = None, exports_dir: str = "
                     "feeds_failed, new_articles, duplicates, extraction_failures, pages_failed, error "
                     "FROM runs ORDER BY started_at DESC LIMIT 10")
         feeds = rows("SELECT feed_id, outlet, last_status, last_reason, last_success_at, consecutive_failures, "
-                     "failing_since, next_fetch_at FROM feeds ORDER BY consecutive_failures DESC, feed_id")
+                     "failing_since, next_fetch_at, fallback_since, fallback_reason, probe_at FROM feeds "
+                     "ORDER BY consecutive_failures DESC, feed_id")
+        coverage = follow_coverage(con, follows or {}, now - dt.timedelta(days=COVERAGE_DAYS))
         article_status = rows("SELECT status, count(*) AS n FROM articles GROUP BY status ORDER BY n DESC")
         pending = scalar(con, "SELECT count(*) FROM entries WHERE state IN (?, ?)", [EntryState.PENDING, EntryState.RETRY])
         table_counts = counts(con)
@@ -51,7 +84,7 @@ def collect_status(db: str, now: dt.datetime | None = None, exports_dir: str = "
 
     return {"database": db, "database_bytes": Path(db).stat().st_size, "generated_at": now, "runs": runs, "feeds": feeds,
             "counts": table_counts, "articles_by_status": article_status, "pages_pending": pending, "models": models,
-            "scheduler_events": events, "scheduler_not_run": not_run, "alerts": alerts,
+            "scheduler_events": events, "scheduler_not_run": not_run, "alerts": alerts, "follow_coverage": coverage,
             "last_export": newest_file(exports_dir, "monitor-weekly-*"), "last_report": newest_file(reports_dir, "*.html")}
 
 
@@ -82,6 +115,14 @@ def render_status(report: dict, local: LocalTime | None = None) -> str:
         lines.append(f"  {feed['feed_id']:<32} {(feed['last_status'] or '-'):<12} last ok {_fmt(feed['last_success_at'])}"
                      f"  failures {feed['consecutive_failures']}  next {_fmt(feed['next_fetch_at'])}"
                      + (f"  ({feed['last_reason']})" if feed["consecutive_failures"] else ""))
+        if feed.get("fallback_since"):
+            lines.append(f"  {'':<32} ON FALLBACK since {_fmt(feed['fallback_since'])}: {feed['fallback_reason']}; "
+                         f"own feed tried again {_fmt(feed['probe_at'])}")
+    if report.get("follow_coverage"):
+        lines += ["", f"followed agencies (articles naming them, last {COVERAGE_DAYS} days):"]
+        lines += [f"  {c['agency_id']:<32} by search {c['by_search']}, by outlet feeds {c['by_outlet_feeds']}, "
+                  f"both {c['both']}; search items not naming it {c['search_without_mention']}"
+                  for c in report["follow_coverage"]]
     lines += ["", "rows: " + ", ".join(f"{k} {v}" for k, v in report["counts"].items()),
               "articles by status: " + (", ".join(f"{r['status']} {r['n']}" for r in report["articles_by_status"]) or "none"),
               f"pages waiting: {report['pages_pending']}"]
