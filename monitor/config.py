@@ -180,10 +180,19 @@ class FeedConfig(_Strict):
     def _valid_url(cls, value: str) -> str:
         return validate_http_url(value)
 
-    @field_validator("fallback")
+    @field_validator("fallback", mode="before")
     @classmethod
-    def _valid_fallback(cls, value: str) -> str:
-        return value if value in ("auto", "none") else validate_http_url(value)
+    def _valid_fallback(cls, value: Any) -> str:
+        if isinstance(value, bool):  # YAML reads `fallback: off` / `no` / `false` as False
+            return "auto" if value else "none"
+        if not isinstance(value, str):
+            raise ValueError("expected auto, none or an http(s) URL")
+        if value.strip().lower() in ("auto", "none"):
+            return value.strip().lower()
+        try:
+            return validate_http_url(value)
+        except ValueError as exc:
+            raise ValueError(f"expected auto, none or an http(s) URL ({exc})") from None
 
 
 class FormerName(_Strict):
@@ -298,7 +307,10 @@ def _cross_checks(config: Config, path: str) -> None:
         raise ConfigError(f"{path}: {entry}: {field}: {message}")
 
     seen: dict[str, int] = {}
+    agency_ids = {a.id for a in config.agencies}
     for index, feed in enumerate(config.feeds):
+        if feed.follows and feed.follows not in agency_ids:
+            fail(f"feeds[{index}] (name={feed.name!r})", "follows", f"unknown agency id {feed.follows!r}")
         if feed.name in seen and feed.follows:
             fail(f"feeds[{seen[feed.name]}] (name={feed.name!r})", "name",
                  f"the name of the search feed generated for followed agency {feed.follows!r}: rename this feed")
@@ -358,8 +370,9 @@ def _with_follow_feeds(config: Config, path: str) -> Config:
         generated = follow_feeds(config.settings.follow, config.agencies, dt.date.today())
     except KeyError as exc:
         index = exc.args[0]
-        raise ConfigError(f"{path}: settings: follow.{index}: unknown agency id "
-                          f"{config.settings.follow[index]!r}") from None
+        agency_id = config.settings.follow[index]
+        problem = "listed twice" if agency_id in config.settings.follow[:index] else "unknown agency id"
+        raise ConfigError(f"{path}: settings: follow.{index}: {problem} {agency_id!r}") from None
     if not generated:
         return config
     return config.model_copy(update={"feeds": [*config.feeds, *(FeedConfig(**feed) for feed in generated)]})

@@ -57,8 +57,9 @@ class RetryableFetchError(FetchError):
 
 
 class RateLimitedError(RetryableFetchError):
-    def __init__(self, reason: str, *, status_code: int | None = None, retry_after: float | None = None):
-        super().__init__(reason, status_code=status_code)
+    def __init__(self, reason: str, *, status_code: int | None = None, retry_after: float | None = None,
+                 body: bytes = b""):
+        super().__init__(reason, status_code=status_code, body=body)
         self.retry_after = retry_after
 
 

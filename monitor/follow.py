@@ -8,24 +8,27 @@ in this order (the first ones matter most when a query must be split):
    the letters: Google News search ignores case);
 3. aliases, leader titles and the current holder's title and names ("Presiden Prabowo");
 4. former names and their abbreviations that ended less than `RECENT_FORMER_NAME_DAYS` ago.
-Each phrase is quoted. A query is `"A" OR "B" … when:1d`, Indonesian edition (hl=id, gl=ID, ceid=ID:id).
+Each phrase is quoted. A query is `when:1d "A" OR "B" …`, Indonesian edition (hl=id, gl=ID, ceid=ID:id); the
+time window comes first so that it is never the word a too-long query loses.
 
 Limits: Google search reads at most 32 words of a query and ignores the rest ("Google limits queries to 32
-words", Google Search Help); the operators OR and when:1d count as words. So phrases are packed greedily into
-queries of at most `MAX_QUERY_WORDS`, one feed each (`follow-<id>`, `follow-<id>-2`, …), at most
+words", Google Search Help); the operators OR and when:1d count as words, and Google splits "ATR/BPN" into two.
+So words are counted as runs of letters and digits, and phrases are packed greedily into queries of at most
+`MAX_QUERY_WORDS` (30: a margin under 32), one feed each (`follow-<id>`, `follow-<id>-2`, …), at most
 `MAX_FEEDS_PER_AGENCY` feeds; phrases beyond them are named in the feed's `notes`, never dropped silently.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 from urllib.parse import quote
 
 # No import of monitor.config: parse_config calls this module, so agencies come in as its validated AgencyConfig
 # objects (read by attribute) and feeds go out as feeds.yaml entries (dicts) that parse_config validates.
 
-MAX_QUERY_WORDS = 32
+MAX_QUERY_WORDS = 30
 MAX_FEEDS_PER_AGENCY = 3
 RECENT_FORMER_NAME_DAYS = 2 * 365
 MIN_ABBREVIATION_LETTERS = 3
@@ -34,7 +37,7 @@ EDITION = "hl=id&gl=ID&ceid=ID:id"
 SEARCH_URL = "https://news.google.com/rss/search?q={query}&" + EDITION
 GOVERNMENT_FORMS = {
     "kabupaten": ("Pemerintah Kabupaten {}", "Pemkab {}", "Bupati {}"),
-    "kota": ("Pemerintah Kota {}", "Pemkot {}", "Wali Kota {}"),
+    "kota": ("Pemerintah Kota {}", "Pemkot {}", "Wali Kota {}", "Walikota {}"),
     "provinsi": ("Pemprov {}", "Gubernur {}"),
 }
 
@@ -69,35 +72,41 @@ def search_phrases(agency: Any, today: dt.date) -> list[str]:
     return unique
 
 
+def query_words(text: str) -> int:
+    """Words as a search engine counts them: runs of letters and digits ("ATR/BPN" is two)."""
+    return len(re.findall(r"[^\W_]+", text))
+
+
 def pack_queries(phrases: list[str], max_words: int = MAX_QUERY_WORDS) -> list[list[str]]:
-    """Phrases in groups whose query (`"A" OR "B" when:1d`) has at most `max_words` words, order kept. A phrase
-    longer than the limit on its own gets a query of its own (Google then reads its first words only)."""
+    """Phrases in groups whose query (`when:1d "A" OR "B"`) has at most `max_words` words, order kept. A phrase
+    longer than the limit on its own gets a query of its own (Google then reads its first words only; the time
+    window, first, is kept)."""
     groups: list[list[str]] = []
     words = 0
     for phrase in phrases:
-        size = len(phrase.split())
+        size = query_words(phrase)
         if groups and words + 1 + size <= max_words:  # "OR" + the phrase
             groups[-1].append(phrase)
             words += 1 + size
         else:
             groups.append([phrase])
-            words = size + 1  # + the when: operator
+            words = size + 2  # + the when:1d operator (two words)
     return groups
 
 
 def search_url(phrases: list[str]) -> str:
-    """The Google News RSS search URL for `"A" OR "B" … when:1d` in the Indonesian edition."""
-    query = " OR ".join(f'"{p}"' for p in phrases) + f" {WINDOW}"
+    """The Google News RSS search URL for `when:1d "A" OR "B" …` in the Indonesian edition."""
+    query = f"{WINDOW} " + " OR ".join(f'"{p}"' for p in phrases)
     return SEARCH_URL.format(query=quote(query, safe=""))
 
 
 def follow_feeds(follow: list[str], agencies: list[Any], today: dt.date) -> list[dict[str, Any]]:
     """feeds.yaml entries of the search feeds of every followed agency (see the module docstring), for
     `settings.follow` (ids) and `agencies` (AgencyConfig). Raises KeyError(index) for an id in `follow` that is
-    not in the register."""
+    not in the register or listed twice."""
     known = {a.id: a for a in agencies}
     for index, agency_id in enumerate(follow):
-        if agency_id not in known:
+        if agency_id not in known or agency_id in follow[:index]:
             raise KeyError(index)
     feeds = []
     for agency_id in followed_ids(follow, agencies):

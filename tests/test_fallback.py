@@ -6,7 +6,7 @@ from test_pipeline import HTML, RSS, Clock, rows, run
 
 from monitor.config import FeedConfig, Settings
 from monitor.dev.localserver import Reply
-from monitor.errors import PermanentFetchError, RetryableFetchError
+from monitor.errors import PermanentFetchError, RateLimitedError, RetryableFetchError
 from monitor.ingest.fallback import FeedRound, blocked_reason, fallback_url, settle_round, wall_marker
 from monitor.ingest.feed_state import FeedOutcome, FeedSchedule
 from monitor.ingest.feeds import ParsedFeed
@@ -46,6 +46,9 @@ def test_bot_walls_and_refusals_count_as_blocked_other_failures_do_not():
     assert blocked_reason(plain_html) is None  # a wrong URL, not a refusal
     assert blocked_reason(FeedOutcome(FEED, FEED.url, error=RetryableFetchError("HTTP 404", status_code=404))) is None
     assert blocked_reason(FeedOutcome(FEED, FEED.url, error=RetryableFetchError("timeout"))) is None
+    under_attack = RateLimitedError("HTTP 503", status_code=503, body=CLOUDFLARE)
+    assert blocked_reason(FeedOutcome(FEED, FEED.url, error=under_attack)) == "HTTP 503, Cloudflare challenge"
+    assert blocked_reason(FeedOutcome(FEED, FEED.url, error=RateLimitedError("HTTP 503", status_code=503))) is None
     assert wall_marker(b"<div class='g-recaptcha'></div>") == "captcha"
     assert wall_marker(b"Silakan Enable JavaScript and cookies to continue") == "browser check"
 
@@ -59,6 +62,11 @@ def test_fallback_url_is_a_site_search_for_the_feed_domain_unless_set_or_switche
     assert fallback_url(FEED.model_copy(update={"fallback": "none"})) is None
     assert fallback_url(FEED.model_copy(update={"fallback": "https://mirror.example/feed"})) == "https://mirror.example/feed"
     assert fallback_url(FEED.model_copy(update={"kind": "google_news"})) is None
+    okezone = FEED.model_copy(update={"url": "https://sindikasi.okezone.com/index.php/rss/0/RSS2.0"})
+    assert "site%3Aokezone.com%20" in fallback_url(okezone)  # the outlet's domain, not the syndication host
+    english = FEED.model_copy(update={"url": "https://en.antaranews.com/rss/news.xml", "language": "en"})
+    assert "site%3Aantaranews.com%20" in fallback_url(english) and fallback_url(english).endswith("&hl=en-ID&gl=ID&ceid=ID:en")
+    assert fallback_url(FEED.model_copy(update={"url": "https://feeds.feedburner.com/warta"})) is None
 
 
 def test_three_blocked_fetches_in_a_row_switch_and_a_success_in_between_resets_the_count():
@@ -72,7 +80,7 @@ def test_three_blocked_fetches_in_a_row_switch_and_a_success_in_between_resets_t
     timeouts = state
     timeouts, _log, switch = settle_round(timeouts, FeedRound(FEED, FeedOutcome(FEED, FEED.url, error=RetryableFetchError(
         "timeout"))), NOW, SCHEDULE, SETTINGS, "r")
-    assert timeouts.blocked_fetches == 0 and switch is None  # a timeout is not a refusal
+    assert timeouts.blocked_fetches == 2 and switch is None  # a timeout neither counts nor resets the count
     state, _log, switch = settle_round(state, FeedRound(FEED, refused()), NOW, SCHEDULE, SETTINGS, "r3")
     assert switch is not None and switch.to_fallback and switch.url == fallback_url(FEED)
     assert switch.reason == "own feed refused 3 fetches in a row (HTTP 403, Cloudflare challenge)"
@@ -81,6 +89,13 @@ def test_three_blocked_fetches_in_a_row_switch_and_a_success_in_between_resets_t
     stuck = FeedRow(feed_id="warta", configured_url=FEED.url, url=FEED.url, blocked_fetches=5)
     stuck, _log, switch = settle_round(stuck, FeedRound(never, refused(feed=never)), NOW, SCHEDULE, SETTINGS, "r")
     assert switch is None and stuck.fallback_since is None and stuck.blocked_fetches == 6
+
+
+def test_turning_the_fallback_off_while_switched_switches_back_at_once():
+    never = FEED.model_copy(update={"fallback": "none"})
+    row, _log, switch = settle_round(switched_state(), FeedRound(never, read(feed=never)), NOW, SCHEDULE, SETTINGS, "r")
+    assert switch is not None and not switch.to_fallback and switch.reason == "fallback turned off in feeds.yaml"
+    assert row.fallback_since is None and row.probe_at is None
 
 
 def switched_state():

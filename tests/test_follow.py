@@ -9,7 +9,7 @@ from test_pipeline import HTML, RSS, Clock, run
 from monitor.config import AgencyConfig
 from monitor.dev.localserver import Reply
 from monitor.errors import ConfigError
-from monitor.follow import MAX_QUERY_WORDS, config_summary, pack_queries, search_phrases, search_url
+from monitor.follow import MAX_QUERY_WORDS, config_summary, pack_queries, query_words, search_phrases, search_url
 from monitor.outputs.status import collect_status, render_status
 
 from helpers import PARAGRAPHS, article_html, make_config, rss
@@ -41,10 +41,11 @@ def test_queries_stay_within_google_word_limit_and_keep_every_phrase():
     groups = pack_queries(phrases)
     assert [p for g in groups for p in g] == phrases and len(groups) > 1
     for group in groups:
-        words = query_of(search_url(group)).split()
-        assert len(words) <= MAX_QUERY_WORDS and words[-1] == "when:1d"
+        query = query_of(search_url(group))
+        assert query_words(query) <= MAX_QUERY_WORDS and query.startswith("when:1d ")  # the window is never cut off
+    assert query_words("Kementerian ATR/BPN") == 3  # a slash splits words, as search engines count them
     url = search_url(["Komisi Pemberantasan Korupsi", "KPK"])
-    assert query_of(url) == '"Komisi Pemberantasan Korupsi" OR "KPK" when:1d'
+    assert query_of(url) == 'when:1d "Komisi Pemberantasan Korupsi" OR "KPK"'
     assert url.startswith("https://news.google.com/rss/search?") and url.endswith("&hl=id&gl=ID&ceid=ID:id")
 
 
@@ -67,6 +68,19 @@ def test_an_unknown_followed_id_or_a_clashing_feed_name_is_a_config_error_naming
         make_config([], follow=["kpk", "kpkk"])
     with pytest.raises(ConfigError, match=r"feeds\[0\] \(name='follow-kpk'\): name: the name of the search feed"):
         make_config([{"name": "follow-kpk", "url": "https://x.example/rss", "outlet": "X"}], follow=["kpk"])
+    with pytest.raises(ConfigError, match=r"test: settings: follow.1: listed twice 'kpk'"):
+        make_config([], follow=["kpk", "kpk"])
+    with pytest.raises(ConfigError, match=r"feeds\[0\] \(name='x'\): follows: unknown agency id 'nope'"):
+        make_config([{"name": "x", "url": "https://x.example/rss", "outlet": "X", "follows": "nope"}])
+
+
+def test_fallback_values_read_as_an_operator_writes_them():
+    feeds = [{"name": f"f{n}", "url": "https://x.example/rss", "outlet": "X", "fallback": value}
+             for n, value in enumerate([False, True, "Auto", " none ", "https://x.example/sitemap-news.xml"])]
+    assert [f.fallback for f in make_config(feeds).feeds] == ["none", "auto", "auto", "none",
+                                                              "https://x.example/sitemap-news.xml"]
+    with pytest.raises(ConfigError, match=r"fallback: Value error, expected auto, none or an http\(s\) URL"):
+        make_config([{"name": "f", "url": "https://x.example/rss", "outlet": "X", "fallback": "sometimes"}])
 
 
 def test_status_shows_coverage_by_search_and_by_outlet_feeds(server, tmp_path):

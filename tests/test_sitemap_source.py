@@ -62,7 +62,9 @@ def test_a_hostile_index_costs_a_bounded_number_of_requests(server, tmp_path):
     run(server, tmp_path, feeds, clock=Clock(NOW), max_sitemap_children=2, max_items_per_feed=1000)
     child_requests = [r.path for r in server.requests if r.path.startswith("/sm/")]
     assert sorted(child_requests) == sorted(f"/sm/{n}.xml" for n in newest)
-    assert rows(tmp_path, "SELECT status, reason FROM feed_fetches") == [("ok", "2000 items over the cap ignored")]
+    # the children changed in the window are the 103 dated 29 Nov: two are read, the rest are counted, not hidden
+    assert rows(tmp_path, "SELECT status, reason FROM feed_fetches") == [
+        ("ok", "1 items skipped (1: 101 changed child sitemaps over max_sitemap_children not read this time)")]
     assert rows(tmp_path, "SELECT url FROM entries") == [(f"{server.base}/berita/pajak",)]
 
 
@@ -107,3 +109,51 @@ def test_a_sitemap_that_is_not_one_is_a_failed_feed_not_an_empty_one(server, tmp
     run(server, tmp_path, feeds, clock=Clock(NOW))
     (status, reason), = rows(tmp_path, "SELECT status, reason FROM feed_fetches")
     assert status == "not_a_feed" and reason.startswith("not a feed: not a sitemap (")
+
+
+def test_the_look_back_reads_what_a_strict_cutoff_would_lose_and_the_cap_keeps_the_newest(server, tmp_path):
+    """Date-only dates, an item published just before the last read but listed after it, and an oldest-first
+    sitemap longer than the cap: nothing new is lost, nothing is fetched twice."""
+    serve_pages(server)
+    urls = [(f"{server.base}/lama/{n}", f"2026-11-{1 + n % 20:02d}") for n in range(300)]  # old, oldest first
+    late = []
+
+    def sitemap(_req):
+        items = [*urls, *late]
+        body = "".join(f"<url><loc>{loc}</loc><lastmod>{date}</lastmod></url>" for loc, date in items)
+        return Reply(200, f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{body}'
+                          f"</urlset>".encode(), XML)
+
+    urls += [(f"{server.base}/berita/banjir", "2026-11-30")]  # date only, today
+    server.routes["/sitemap.xml"] = sitemap
+    feeds = [{"name": "warta-plain", "kind": "sitemap", "url": f"{server.base}/sitemap.xml", "outlet": "Warta"}]
+    clock = Clock(NOW)
+    run(server, tmp_path, feeds, clock=clock, max_items_per_feed=5)
+    first = {url for (url,) in rows(tmp_path, "SELECT url FROM entries")}
+    assert f"{server.base}/berita/banjir" in first and len(first) == 1  # the 300 old URLs are outside the window
+    late += [(f"{server.base}/berita/sekolah", "2026-11-30"),  # date only again, added after the first read
+             (f"{server.base}/berita/pajak", "2026-11-30T02:55:00Z")]  # published before the first read, listed after
+    clock.advance(hours=1)
+    run(server, tmp_path, feeds, clock=clock, max_items_per_feed=5)
+    assert {url for (url,) in rows(tmp_path, "SELECT url FROM entries")} == first | {
+        f"{server.base}/berita/sekolah", f"{server.base}/berita/pajak"}
+    assert server.hits("/berita/banjir") == 1  # listed twice, fetched once
+
+
+def test_a_sitemap_cannot_credit_another_site_and_a_bad_entry_costs_only_itself(server, tmp_path):
+    serve_pages(server)
+    server.routes["/sitemap.xml"] = Reply(200, (
+        '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+        'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">'
+        "<url><loc>https://other-site.example/berita/1</loc><lastmod>2026-11-30T01:00:00Z</lastmod></url>"
+        "<url><loc>http://[::1</loc><lastmod>2026-11-30T01:00:00Z</lastmod></url>"
+        f"<url><loc>{server.base}/berita/pajak</loc><lastmod>9999-12-31T23:59:59-01:00</lastmod></url>"
+        f"<url><loc>{server.base}/berita/banjir</loc><news:news><news:title>Banjir&nbsp;di kota</news:title>"
+        "<news:publication_date>2026-11-30T08:00:00+07:00</news:publication_date></news:news></url></urlset>").encode(), XML)
+    feeds = [{"name": "warta", "kind": "sitemap", "url": f"{server.base}/sitemap.xml", "outlet": "Warta"}]
+    summary = run(server, tmp_path, feeds, clock=Clock(NOW))
+    assert summary.status == "ok" and summary.feeds_ok == 1
+    assert rows(tmp_path, "SELECT url, title FROM entries") == [(f"{server.base}/berita/banjir", "Banjir di kota")]  # &nbsp; read, spaces normalised
+    (reason,), = rows(tmp_path, "SELECT reason FROM feed_fetches")
+    assert "on another site than 127.0.0.1" in reason
+    assert "no publication_date or lastmod" in reason  # the year-9999 date is unreadable, not a crash

@@ -215,3 +215,28 @@ def test_is_sitemap_url():
     assert is_sitemap_url("https://www.contoh.test/Sitemap_Index.XML")
     assert not is_sitemap_url("https://www.contoh.test/rss.xml")
     assert not is_sitemap_url("https://www.contoh.test/sitemap")
+
+
+def test_many_gzip_members_are_refused_before_they_cost_quadratic_time():
+    member = gzip.compress(b"")
+    result = parse_sitemap(member * 5000, "https://warta.example/sitemap.xml.gz")
+    assert result.kind == "invalid" and result.reason == "more than 64 gzip members"
+
+
+def test_unreadable_dates_and_urls_are_unknown_not_errors():
+    body = (b'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            b"<url><loc>http://[::1</loc></url><url><loc>https://warta.example/a</loc><lastmod>0001-01-01</lastmod></url>"
+            b"<url><loc>https://warta.example/b</loc><lastmod>9999-12-31T23:59:59-01:00</lastmod></url></urlset>")
+    result = parse_sitemap(body, "https://warta.example/sitemap.xml")
+    assert [(u.loc, u.lastmod) for u in result.urls] == [("https://warta.example/a", None), ("https://warta.example/b", None)]
+    assert result.skipped == [("http://[::1", "loc is not a valid URL")]
+
+
+def test_the_site_of_a_url_is_its_registrable_domain():
+    from monitor.ingest.sitemap_source import registrable_domain
+
+    assert registrable_domain("https://news.detik.com/x") == "detik.com"
+    assert registrable_domain("https://jogja.antaranews.com/rss") == "antaranews.com"
+    assert registrable_domain("https://www.kompas.co.id/a") == "kompas.co.id"
+    assert registrable_domain("https://kemenkeu.go.id/a") == "kemenkeu.go.id"
+    assert registrable_domain("http://127.0.0.1:8080/a") == "127.0.0.1"

@@ -84,6 +84,8 @@ def _indonesian(text: str) -> tuple[dt.datetime, bool] | None:
     if month is None:
         return None
     year = int(match.group("year"))
+    if year < 100 and len(match.group("year")) > 2:
+        return None  # "0001": a placeholder year, not a two-digit one
     year += 2000 if year < 100 else 0
     hour, minute = int(match.group("hour") or 0), int(match.group("minute") or 0)
     ampm = (match.group("ampm") or "").lower().replace(".", "").replace(" ", "")
@@ -117,8 +119,11 @@ def _rfc2822(text: str) -> dt.datetime | None:
         text += "00"
     try:
         parsed = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
+    year = re.search(r"\b(\d{4})\b", text)
+    if year and int(year.group(1)) != parsed.year:
+        return None  # the email parser turns years below 100 ("0001") into 2001 or 1901: a placeholder, not a date
     if parsed.tzinfo is None:
         if re.search(r"-0000$", text):  # RFC 2822 3.3: UTC, local zone unknown
             return parsed.replace(tzinfo=UTC)
@@ -145,7 +150,10 @@ def parse_datetime(raw: str | None, local: LocalTime | None = None) -> dt.dateti
     midnight_written = re.search(r"(?<!\d)0?0[:.]00(?!\d)|(?<!\d)12[:.]00\s*a\.?\s?m", text, re.IGNORECASE)
     if _TIME_OF_DAY.search(text) and parsed.time() == dt.time() and not midnight_written:
         return None  # a time was written but not read: refuse rather than store midnight
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except (OverflowError, ValueError):  # year 1 or 9999 with an offset that crosses the calendar's edge
+        return None
 
 
 def parse_date(raw: str | None, now: dt.datetime, local: LocalTime | None = None) -> tuple[dt.datetime | None, DateStatus]:

@@ -69,7 +69,7 @@ def feed_links(html: bytes, base_url: str) -> list[str]:
     except (etree.ParserError, ValueError):
         return []
     base = next((b.get("href") for b in doc.iter("base") if b.get("href")), None)
-    base = urljoin(base_url, base.strip()) if base else base_url
+    base = (_absolute(base_url, base) or base_url) if base else base_url
     links: list[str] = []
     for link in doc.iter("link"):
         rel = (link.get("rel") or "").lower().split()
@@ -77,10 +77,20 @@ def feed_links(html: bytes, base_url: str) -> list[str]:
         href = (link.get("href") or "").strip()
         if "alternate" not in rel or kind not in FEED_TYPES or not href:
             continue
-        url = urldefrag(urljoin(base, href)).url
-        if urlsplit(url).scheme in ("http", "https") and url not in links:
+        url = _absolute(base, href)
+        if url is not None and url not in links:
             links.append(url)
     return links
+
+
+def _absolute(base: str, href: str) -> str | None:
+    """`href` made absolute against `base`, without its fragment; None unless http(s) with a host that parses."""
+    try:
+        url = urldefrag(urljoin(base, href.strip())).url
+        parts = urlsplit(url)
+        return url if parts.scheme in ("http", "https") and parts.hostname else None
+    except ValueError:  # "http://[::1" and other unparseable hosts
+        return None
 
 
 def robots_sitemaps(robots_txt: str, base_url: str) -> list[str]:
@@ -92,8 +102,8 @@ def robots_sitemaps(robots_txt: str, base_url: str) -> list[str]:
         key, sep, value = line.split("#", 1)[0].partition(":")
         if not sep or key.strip().lower() != "sitemap" or not value.strip():
             continue
-        url = urldefrag(urljoin(base_url, value.strip())).url
-        if urlsplit(url).scheme in ("http", "https") and url not in urls:
+        url = _absolute(base_url, value)
+        if url is not None and url not in urls:
             urls.append(url)
     return urls
 

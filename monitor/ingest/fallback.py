@@ -3,12 +3,15 @@
 Many outlets refuse datacenter addresses or library user agents (../shared/data/feeds lists them): their feed
 answers 401/403, or a bot-wall ("Just a moment…", a captcha) instead of the feed. Rules:
 - A fetch of the own feed counts as *blocked* when it answers 401 or 403 (with or without a recognised wall:
-  either way the outlet refuses this client, and a fallback is what helps), or a page that is not a feed and
-  carries a challenge marker (`WALL_MARKERS`). Other failures (timeouts, 5xx, 404, 429) do not count.
-- After `settings.fallback_after_failures` blocked fetches in a row the outlet switches to its fallback:
-  `fallback:` in the feed entry, "auto" (the default) being a Google News `site:` search for the feed's domain
-  (the way feeds.yaml already reads outlets that refuse datacenters), "none" meaning no fallback. The switch is a
-  `feed_switches` row with the reason; the fallback is read from the next run on.
+  either way the outlet refuses this client, and a fallback is what helps), a 503 or a page that is not a feed
+  carrying a challenge marker (`WALL_MARKERS`). Other failures (timeouts, 5xx, 404, 429) neither count nor
+  reset the count (an outlet that refuses and sometimes times out is still refusing); a feed read resets it.
+- After `settings.fallback_after_failures` blocked fetches the outlet switches to its fallback: `fallback:` in
+  the feed entry, "auto" (the default) being a Google News `site:` search for the feed's registrable domain in
+  the feed's language edition (the way feeds.yaml already reads outlets that refuse datacenters; a feed on a
+  feed-hosting service such as FeedBurner has no automatic fallback), "none" meaning no fallback; a fallback URL
+  that names a sitemap is read as one. The switch is a `feed_switches` row with the reason; the fallback is read
+  from the next run on. Turning the fallback off while switched switches back at once.
 - While switched, each run reads the fallback; every `settings.fallback_probe_hours` it also fetches the own feed
   once (a probe). A probe that reads the feed switches back (another `feed_switches` row) and its items count.
 - Articles keep the outlet's name either way (the feed's `outlet`, not the publisher name Google gives).
@@ -21,14 +24,15 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from functools import partial
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import httpx
 
 from monitor.config import FeedConfig, Settings
 from monitor.ingest.feed_state import FeedOutcome, FeedSchedule, advance_feed_state, fetch_feed
 from monitor.ingest.fetch import FetchPolicy, HostLimiter
-from monitor.ingest.sitemap_source import SitemapRules
+from monitor.ingest.sitemap_source import SitemapRules, registrable_domain
+from monitor.ingest.sitemaps import is_sitemap_url
 from monitor.localtime import LocalTime
 from monitor.records import FeedFetchRow, FeedRow, FeedSwitchRow
 from monitor.statuses import FeedStatus
@@ -46,7 +50,9 @@ WALL_MARKERS = (
     ("ddos protection by", "DDoS protection page"), ("enable javascript and cookies to continue", "browser check"),
 )
 WALL_BYTES = 64 * 1024
-SITE_SEARCH = "https://news.google.com/rss/search?q={query}&hl=id&gl=ID&ceid=ID:id"
+SITE_SEARCH = "https://news.google.com/rss/search?q={query}&{edition}"
+EDITIONS = {"id": "hl=id&gl=ID&ceid=ID:id", "en": "hl=en-ID&gl=ID&ceid=ID:en"}
+FEED_HOSTS = {"feedburner.com", "feedproxy.google.com", "google.com", "rss.app", "fetchrss.com", "feedblitz.com"}
 
 
 def wall_marker(body: bytes) -> str | None:
@@ -61,6 +67,8 @@ def blocked_reason(outcome: FeedOutcome) -> str | None:
     if error is not None and error.status_code in (401, 403):
         wall = wall_marker(error.body)
         return f"{error.reason}, {wall}" if wall else error.reason
+    if error is not None and error.status_code == 503 and (wall := wall_marker(error.body)):
+        return f"{error.reason}, {wall}"  # Cloudflare's "under attack" challenge answers 503
     if outcome.status is FeedStatus.NOT_A_FEED and outcome.result is not None:
         wall = wall_marker(outcome.result.body)
         return f"challenge page instead of the feed ({wall})" if wall else None
@@ -69,16 +77,18 @@ def blocked_reason(outcome: FeedOutcome) -> str | None:
 
 def fallback_url(feed: FeedConfig) -> str | None:
     """The fallback source of an outlet's feed: its `fallback` URL, a Google News site: search for the feed's
-    domain ("auto"; the host without "www.", "rss." or "feed." in front), or None ("none", or a feed that is
-    already a Google News or follow search)."""
+    registrable domain ("auto": sindikasi.okezone.com → okezone.com; Indonesian or English edition by the feed's
+    language), or None ("none", a feed on a feed-hosting service, or a feed that is already a Google News or follow
+    search)."""
     if feed.fallback == "none" or feed.kind == "google_news" or feed.follows:
         return None
     if feed.fallback != "auto":
         return feed.fallback
-    host = (urlsplit(feed.url).hostname or "").lower()
-    for prefix in ("www.", "rss.", "feed.", "feeds.", "api."):
-        host = host.removeprefix(prefix)
-    return SITE_SEARCH.format(query=quote(f"site:{host} when:1d", safe=""))
+    site = registrable_domain(feed.url)
+    if site in FEED_HOSTS:
+        return None  # the outlet's own domain is not in the URL
+    return SITE_SEARCH.format(query=quote(f"site:{site} when:1d", safe=""),
+                              edition=EDITIONS.get(feed.language, EDITIONS["id"]))
 
 
 @dataclass
@@ -104,7 +114,7 @@ def fetch_round(client: httpx.Client, policy: FetchPolicy, limiter: HostLimiter,
     if switched_url is None:
         return FeedRound(feed, own(client, policy, limiter, feed, state, now))
     # The fallback is fetched without the own feed's validators; its items are credited to the outlet.
-    source = feed.model_copy(update={"url": switched_url, "kind": "google_news"})
+    source = feed.model_copy(update={"url": switched_url, "kind": "sitemap" if is_sitemap_url(switched_url) else "google_news"})
     main = fetch_feed(client, policy, limiter, source, None, now, max_items=max_items, local=local)
     main.feed, main.via_fallback = feed, True
     probe = None
@@ -125,8 +135,12 @@ def settle_round(state: FeedRow | None, fetched: FeedRound, now: dt.datetime, sc
     if not main.via_fallback:
         row, log_row = advance_feed_state(state, main, now, schedule, run_id)
         blocked = blocked_reason(main)
-        row.blocked_fetches = (row.blocked_fetches or 0) + 1 if blocked else 0
+        row.blocked_fetches = (row.blocked_fetches or 0) + 1 if blocked else (0 if not main.failed else row.blocked_fetches)
         target = fallback_url(feed)
+        if row.fallback_since is not None:  # switched, but the operator has since turned the fallback off
+            row = dataclasses.replace(row, fallback_since=None, fallback_reason=None, probe_at=None)
+            return row, log_row, FeedSwitchRow(feed_id=feed.name, switched_at=now, to_fallback=False, url=main.url,
+                                               reason="fallback turned off in feeds.yaml", run_id=run_id)
         if blocked and target and row.blocked_fetches >= settings.fallback_after_failures:
             reason = f"own feed refused {row.blocked_fetches} fetches in a row ({blocked})"
             row = dataclasses.replace(row, fallback_since=now, fallback_reason=reason, probe_at=now + probe_hours,

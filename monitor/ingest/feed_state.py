@@ -117,8 +117,11 @@ def fetch_feed(client: httpx.Client, policy: FetchPolicy, limiter: HostLimiter, 
     if result.not_modified:
         return outcome
     if feed.kind == "sitemap":
-        outcome.parsed = read_sitemap(client, policy, limiter, result, state.last_success_at if state else None, now,
-                                      rules=sitemap_rules or SitemapRules(), max_items=max_items, local=local)
+        try:
+            outcome.parsed = read_sitemap(client, policy, limiter, result, state.last_success_at if state else None,
+                                          now, rules=sitemap_rules or SitemapRules(), max_items=max_items, local=local)
+        except Exception as exc:  # a reader bug must cost this feed, not the run (the reason is stored)
+            outcome.parsed = ParsedFeed(is_feed=False, bozo_reason=f"sitemap not read: {type(exc).__name__}: {exc}")
         return outcome
     if state is not None and state.body_hash and state.body_hash == result.body_sha1:
         outcome.unchanged_body = True  # the server ignored our validators, but nothing changed

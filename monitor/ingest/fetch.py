@@ -297,7 +297,8 @@ def fetch(
                 if status in (429, 503):
                     delay = parse_retry_after(response.headers.get("retry-after"), wall_clock())
                     raise RateLimitedError(f"HTTP {status}" + (f", Retry-After {delay:.0f}s" if delay is not None else ""),
-                                           status_code=status, retry_after=delay)
+                                           status_code=status, retry_after=delay,  # a 503 may be a bot-wall page
+                                           body=_read_start(response, REFUSAL_BODY_BYTES, deadline, clock) if status == 503 else b"")
                 if status in RETRYABLE_STATUS or status >= 500:
                     raise RetryableFetchError(f"HTTP {status}", status_code=status)
                 if status == 404 or status == 410:

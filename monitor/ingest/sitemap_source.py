@@ -1,15 +1,21 @@
 """`kind: sitemap` feeds: a Google News sitemap or a plain sitemap read as a feed (issue 15, part 3).
 
 Rules:
-- The feed's URL is a sitemap (`urlset`) or a sitemap index. From an index, the children changed since the last
-  successful read (by their `lastmod`; a child without one is always read) are fetched, newest first, at most
-  `settings.max_sitemap_children` per fetch and one level deep (an index inside an index is noted, not followed):
-  a hostile index of 50,000 children costs at most that many requests. Every fetch goes through `polite_fetch`
-  (timeouts, the body cap, private-address refusal, per-host politeness); the parser caps entries and
-  decompressed size (monitor/ingest/sitemaps.py).
-- Incremental: only URLs dated after the last successful read are entries (the first read: the last
-  `settings.sitemap_first_days` days). The date is the Google News `publication_date`, else `lastmod`. A URL
-  without either cannot be told new from old and is skipped with a reason (counted in the fetch log).
+- The feed's URL is a sitemap (`urlset`) or a sitemap index. From an index, the children changed inside the
+  window below (by their `lastmod`; a child without one is always read) are fetched, newest first, at most
+  `settings.max_sitemap_children` per fetch and one level deep (an index inside an index is noted, not followed;
+  children over the limit are counted in the fetch reason): a hostile index of 50,000 children costs at most that
+  many requests. Every fetch goes through `polite_fetch` (timeouts, the body cap, private-address refusal,
+  per-host politeness); the parser caps entries and decompressed size (monitor/ingest/sitemaps.py).
+- Incremental with a look-back: a URL is listed when it is dated inside `settings.sitemap_first_days` (2) before
+  the last successful read (the first read: before now). The look-back covers date-only `lastmod`s, publication
+  lag, clocks that disagree and a child that failed once; a URL listed again is already in the queue and is not
+  fetched twice. The date is the Google News `publication_date`, else `lastmod`. A URL without either cannot be
+  told new from old and is skipped with a reason (counted in the fetch log).
+- Of the URLs in the window, the newest `max_items_per_feed` are listed (the rest counted): a sitemap ordered
+  oldest-first loses nothing new to the cap.
+- Only URLs and children on the feed's own site (the same registrable domain; the protocol asks for the same
+  host) are read: a sitemap cannot credit another site's pages to this outlet.
 - The entry's published time is the news `publication_date` only: `lastmod` says when a page changed, not when it
   was published, so an entry with only `lastmod` has no feed date and the article page's own date is used.
 """
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -42,24 +49,32 @@ class SitemapRules:
 def read_sitemap(client: httpx.Client, policy: FetchPolicy, limiter: HostLimiter, result: FetchResult,
                  since: dt.datetime | None, now: dt.datetime, *, rules: SitemapRules, max_items: int,
                  local: LocalTime | None = None) -> ParsedFeed:
-    """The entries of a fetched sitemap (or index) newer than `since` (None: the first read). Never raises for a
-    bad sitemap: an unreadable root gives `is_feed=False` with the reason; a failing child is noted in `skipped`."""
-    root = parse_sitemap(result.body, result.final_url, max_entries=max_items, local=local, now=now)
+    """The entries of a fetched sitemap (or index) dated inside the window before `since` (None: the first read).
+    Never raises for a bad sitemap: an unreadable root gives `is_feed=False` with the reason; a failing child is
+    noted in `skipped`."""
+    root = parse_sitemap(result.body, result.final_url, max_entries=PROTOCOL_MAX_URLS, local=local, now=now)
     if root.kind == "invalid":
         return ParsedFeed(is_feed=False, bozo_reason=f"not a sitemap ({root.reason})")
     parsed = ParsedFeed(is_feed=True, version=f"sitemap-{root.kind}", truncated=root.truncated)
     parsed.skipped.extend(root.skipped)
-    cutoff = since or now - dt.timedelta(days=rules.first_days)
+    site = registrable_domain(result.final_url)
+    cutoff = (since or now) - dt.timedelta(days=rules.first_days)
     documents: list[Sitemap] = [root]
     if root.kind == "index":
         documents = []
-        for child in newest_children(root, since, rules.max_children):
+        children = [c for c in root.children if _same_site(c.loc, site, parsed)]
+        chosen = newest_children(Sitemap("index", children=children), cutoff, rules.max_children)
+        over = len(newest_children(Sitemap("index", children=children), cutoff, len(children))) - len(chosen)
+        if over:
+            parsed.skipped.append((result.final_url, f"{over} changed child sitemaps over max_sitemap_children "
+                                                     "not read this time"))
+        for child in chosen:
             try:
                 fetched = polite_fetch(client, child.loc, policy, limiter, now)
             except FetchError as exc:
                 parsed.skipped.append((child.loc, f"child sitemap not read: {exc.reason}"))
                 continue
-            document = parse_sitemap(fetched.body, fetched.final_url, max_entries=max_items, local=local, now=now)
+            document = parse_sitemap(fetched.body, fetched.final_url, max_entries=PROTOCOL_MAX_URLS, local=local, now=now)
             if document.kind != "urlset":
                 parsed.skipped.append((child.loc, "child is an index (one level is followed)" if document.kind == "index"
                                        else f"child sitemap not read: {document.reason}"))
@@ -67,17 +82,43 @@ def read_sitemap(client: httpx.Client, policy: FetchPolicy, limiter: HostLimiter
             parsed.truncated += document.truncated
             parsed.skipped.extend(document.skipped)
             documents.append(document)
-    seen: set[str] = set()
+    fresh: dict[str, tuple[dt.datetime, Entry]] = {}
     for document in documents:
         for url in document.urls:
-            entry = _entry(url, cutoff, now, local, parsed)
-            if entry is not None and entry.url_key not in seen and len(parsed.entries) < max_items:
-                seen.add(entry.url_key)
-                parsed.entries.append(entry)
+            entry = _entry(url, cutoff, now, local, parsed) if _same_site(url.loc, site, parsed) else None
+            if entry is not None and url.published is not None and entry.url_key not in fresh:
+                fresh[entry.url_key] = (url.published, entry)
+    newest = sorted(fresh.values(), key=lambda pair: pair[0], reverse=True)
+    parsed.entries = [entry for _, entry in newest[:max_items]]
+    parsed.truncated += max(0, len(newest) - max_items)
     return parsed
 
 
 NO_DATE = "no publication_date or lastmod: cannot tell a new page from an old one"
+PROTOCOL_MAX_URLS = 50_000  # a sitemap file holds at most 50,000 URLs (sitemaps.org)
+# Second-level labels under a country code that are not a site of their own: co.id, go.id, ac.id, or.id, co.uk …
+_SECOND_LEVEL = {"co", "go", "ac", "or", "web", "my", "sch", "net", "com", "org", "mil", "gov", "edu", "ponpes", "desa"}
+
+
+def registrable_domain(url: str) -> str:
+    """"news.detik.com" → "detik.com", "jogja.antaranews.com" → "antaranews.com", "x.kompas.co.id" → "kompas.co.id".
+    A small rule (two labels, three under a country code's second-level label), not the Public Suffix List."""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+    if host.replace(".", "").isdigit() or ":" in host:
+        return host  # an IP address is its own site
+    labels = host.split(".")
+    keep = 3 if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _SECOND_LEVEL else 2
+    return ".".join(labels[-keep:])
+
+
+def _same_site(loc: str, site: str, parsed: ParsedFeed) -> bool:
+    if registrable_domain(loc) == site:
+        return True
+    parsed.skipped.append((loc[:120], f"on another site than {site}"))
+    return False
 
 
 def _entry(url: SitemapUrl, cutoff: dt.datetime, now: dt.datetime, local: LocalTime | None,
@@ -86,7 +127,7 @@ def _entry(url: SitemapUrl, cutoff: dt.datetime, now: dt.datetime, local: LocalT
         parsed.skipped.append((url.loc, NO_DATE))
         return None
     if url.published <= cutoff:
-        return None  # read before (or older than the first read's window)
+        return None  # listed before (or older than the first read's window)
     link = clean_url(url.loc)
     raw = url.raw_date if url.news_published is not None else None
     published, status = parse_date(raw, now, local) if raw else (None, DateStatus.MISSING)

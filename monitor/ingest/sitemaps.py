@@ -22,6 +22,7 @@ import datetime as dt
 import re
 import zlib
 from dataclasses import dataclass, field
+from html.entities import name2codepoint
 from typing import Literal
 from urllib.parse import urljoin, urlsplit
 
@@ -37,10 +38,13 @@ GZIP_MAGIC = b"\x1f\x8b"
 MAX_URL_LENGTH = 2048
 FUTURE_TOLERANCE = dt.timedelta(days=1)  # lastmods a few hours ahead are zone slips; a day ahead is a wrong date
 _CHUNK = 256 * 1024
+MAX_GZIP_MEMBERS = 64  # real sitemaps are one member; concatenated files a few
 # W3C datetime (https://www.w3.org/TR/NOTE-datetime): YYYY, YYYY-MM, YYYY-MM-DD, then hh:mm[:ss[.s+]] and a zone.
 _W3C = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?\s*(Z|[+-]\d{2}:?\d{2})?)?)?)?",
                   re.IGNORECASE)
 _BARE_AMPERSAND = re.compile(rb"&(?!#\d+;|#x[0-9a-fA-F]+;|[A-Za-z_][\w.-]*;)")
+_HTML_ENTITY = re.compile(rb"&([A-Za-z][A-Za-z0-9]*);")
+_XML_ENTITIES = {"amp", "lt", "gt", "quot", "apos"}
 
 
 @dataclass(frozen=True)
@@ -93,17 +97,17 @@ def parse_w3c_datetime(raw: str | None, now: dt.datetime, local: LocalTime | Non
     if not text:
         return None
     match = _W3C.fullmatch(text)
-    if match is None:
-        value = parse_datetime(text, local)
-    else:
-        year, month, day, hour, minute, second, fraction, zone = match.groups()
-        try:
+    try:
+        if match is None:
+            value = parse_datetime(text, local)
+        else:
+            year, month, day, hour, minute, second, fraction, zone = match.groups()
             value = dt.datetime(int(year), int(month or 1), int(day or 1), int(hour or 0), int(minute or 0),
                                 int(second or 0), int((fraction or "0")[:6].ljust(6, "0")))
-            tzinfo = zone_of(zone)  # "Z", "+07:00", "+0700"
-        except ValueError:  # month 13, hour 24, an offset of a day or more ...
-            return None
-        value = (value.replace(tzinfo=tzinfo) if tzinfo else (local or LocalTime()).assume_local(value)).astimezone(UTC)
+            tzinfo = zone_of(zone)  # "Z", "+08:00", "+0800"
+            value = (value.replace(tzinfo=tzinfo) if tzinfo else (local or LocalTime()).assume_local(value)).astimezone(UTC)
+    except (ValueError, OverflowError):  # month 13, hour 24, an offset of a day or more, year 1 or 9999 at the edge
+        return None
     if value is None or value > now + FUTURE_TOLERANCE or value < OLDEST_PLAUSIBLE:
         return None
     return value
@@ -113,7 +117,11 @@ def _gunzip(body: bytes, max_bytes: int) -> bytes | str:
     """Inflate gzip members in chunks; the bytes, or a reason (too large, corrupt, cut short)."""
     out = bytearray()
     data = body
+    members = 0
     while data[:2] == GZIP_MAGIC:
+        members += 1
+        if members > MAX_GZIP_MEMBERS:  # each member copies the rest of the body: many tiny ones cost quadratic time
+            return f"more than {MAX_GZIP_MEMBERS} gzip members"
         inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
         pending = data
         while not inflater.eof:
@@ -160,9 +168,21 @@ def _parse_xml(body: bytes) -> tuple[etree._Element | None, str | None]:
     if "EntityRef" in error and _BARE_AMPERSAND.search(body):
         try:
             return etree.fromstring(_BARE_AMPERSAND.sub(b"&amp;", body), parser), "bare '&' escaped before parsing"
+        except etree.XMLSyntaxError as exc:
+            error = str(exc)
+    if "Entity '" in error and "not defined" in error:  # an HTML entity (&nbsp;, &eacute;) in a title
+        try:
+            return etree.fromstring(_HTML_ENTITY.sub(_numeric_entity, _BARE_AMPERSAND.sub(b"&amp;", body)), parser), \
+                "HTML entities written as characters before parsing"
         except etree.XMLSyntaxError:
             pass
     return None, f"malformed XML: {error[:200]}"
+
+
+def _numeric_entity(match: re.Match[bytes]) -> bytes:
+    name = match.group(1).decode("ascii")
+    code = name2codepoint.get(name)
+    return f"&#{code};".encode() if code is not None and name not in _XML_ENTITIES else match.group(0)
 
 
 def parse_sitemap(body: bytes, base_url: str, *, max_entries: int = 50_000, max_bytes: int = 50 * 1024 * 1024,
@@ -239,12 +259,17 @@ def _entry_loc(entry, base_url: str, skipped: list[tuple[str, str]]) -> str | No
     if not raw:
         skipped.append(("<no loc>", "entry has no <loc>"))
         return None
-    loc = urljoin(base_url, raw)
+    try:
+        loc = urljoin(base_url, raw)
+        parts = urlsplit(loc)
+        host = parts.hostname
+    except ValueError:  # "http://[::1" and other unparseable hosts
+        skipped.append((raw[:120], "loc is not a valid URL"))
+        return None
     if len(loc) > MAX_URL_LENGTH:
         skipped.append((loc[:120], f"loc longer than {MAX_URL_LENGTH} characters"))
         return None
-    parts = urlsplit(loc)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if parts.scheme not in ("http", "https") or not host:
         skipped.append((loc[:120], "loc is not an http(s) URL"))
         return None
     return loc
