@@ -362,23 +362,9 @@ def _open_read_only(db: str) -> duckdb.DuckDBPyConnection:
 
 
 def _print_rows(columns: list[str], rows: list[tuple[Any, ...]], fmt: str) -> None:
-    import csv as csv_module
+    from monitor.outputs.queries import render_rows
 
-    if fmt == "json":
-        for row in rows:
-            typer.echo(json.dumps(dict(zip(columns, row, strict=True)), default=str, ensure_ascii=False))
-    elif fmt == "csv":
-        writer = csv_module.writer(sys.stdout)
-        writer.writerow(columns)
-        writer.writerows(rows)
-    else:
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table(*columns)
-        for row in rows:
-            table.add_row(*["" if v is None else str(v) for v in row])
-        Console(no_color=not sys.stdout.isatty(), width=200 if not sys.stdout.isatty() else None).print(table)
+    typer.echo(render_rows(columns, rows, fmt, terminal=sys.stdout.isatty()), nl=False)
 
 
 @app.command()
@@ -477,18 +463,25 @@ def export_weekly(week: str | None = typer.Option(None, "--week", help="ISO week
 
 
 @report_app.command("weekly")
-def report_weekly(out: Path = typer.Option(..., "--out", help="The HTML file to write."),
+def report_weekly(out: Path = typer.Option(..., "--out", help="The file to write (.html or .pdf)."),
                   week: str | None = typer.Option(None, "--week", help="ISO week, local time (default: last complete week)."),
                   agency: list[str] | None = typer.Option(None, "--agency", help="Agency id; repeat for several."),
+                  format: str | None = typer.Option(None, "--format", help="html or pdf (default: from the --out suffix)."),
                   units: bool = UnitsOption,
                   db: str = DbOption, config: str = ConfigOption) -> None:
-    """One self-contained HTML report (charts embedded) for the week, readable on a phone."""
+    """The weekly report: the week in three lines, ranked agencies, stories to answer first, then a section per
+    followed agency (or --agency); one self-contained HTML file readable on a phone, or an A4 PDF."""
+    from monitor.follow import followed_ids
     from monitor.outputs.report import write_weekly_report
 
+    if format is not None and (format not in ("html", "pdf") or out.suffix.lower() != f".{format}"):
+        raise fail(EXIT_CONFIG, f"--format {format}: expected html or pdf, with --out ending in .{format}")
     chosen, agencies, local = _week_and_agencies(week, agency, config)
+    cfg = _load(config)
     con = _open_read_only(db)
     try:
-        typer.echo(str(write_weekly_report(con, chosen, agencies, out, local=local, units=units)))
+        typer.echo(str(write_weekly_report(con, chosen, agencies, out, local=local, units=units,
+                                           followed=followed_ids(cfg.settings.follow, cfg.agencies))))
     except ValueError as exc:
         raise fail(EXIT_CONFIG, str(exc)) from None
     finally:

@@ -264,6 +264,7 @@ class AlertRow:
     sent_at: dt.datetime | None = None
     attempts: int = 0
     last_error: str | None = None
+    attachments: list[str] = field(default_factory=list)  # files an e-mail attaches (the weekly report PDF)
 
 
 @dataclass

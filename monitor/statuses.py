@@ -103,6 +103,7 @@ class AlertKind(StrEnum):
     SPIKE = "spike"
     FEED = "feed"
     RUN = "run"
+    REPORT = "report"  # the weekly report was written (its files attached or linked)
 
 
 # (table, column) -> the enum its values come from; the schema's CHECK constraints and the docs follow this map.

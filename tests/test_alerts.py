@@ -8,7 +8,8 @@ import threading
 from monitor.config import AlertSettings, SmtpSettings
 from monitor.db.store import Store
 from monitor.dev.localserver import Reply
-from monitor.outputs.alerts import process
+from monitor.outputs.alerts import process, report_alert
+from monitor.records import Batch
 
 from helpers import batch, make_config
 
@@ -103,6 +104,28 @@ def test_email_alerts_through_smtp(tmp_path):
                                                    to=["kepala@humas.test"], starttls=False))
         assert process(store, settings, NOW)["sent"] == 2
         assert len(smtp.messages) == 2 and any("Subject: [monitor] Feed antara-terkini gagal" in m for m in smtp.messages)
+    finally:
+        smtp.close()
+
+
+def test_the_weekly_report_alert_attaches_the_pdf_and_names_the_files(server, tmp_path):
+    smtp = TinySMTP()
+    try:
+        store = Store(tmp_path / "r.duckdb")
+        pdf = tmp_path / "monitor-weekly-2026-W48.pdf"
+        pdf.write_bytes(b"%PDF-1.7 laporan uji")
+        files = [str(tmp_path / "monitor-weekly-2026-W48.html"), str(pdf)]
+        store.write(Batch.from_records([report_alert("2026-W48", files, NOW)]))
+        store.write(Batch.from_records([report_alert("2026-W48", files, NOW)]))  # the job ran twice: one alert
+        server.routes["/hook"] = Reply(200, b"ok")
+        settings = settings_with(webhook_url=server.url("/hook"), smtp=SmtpSettings(
+            host="127.0.0.1", port=smtp.port, sender="monitor@humas.test", to=["kepala@humas.test"], starttls=False))
+        assert process(store, settings, NOW) == {"new": 0, "sent": 1, "failed": 0}
+        (message,) = smtp.messages
+        assert "Subject: [monitor] Laporan mingguan 2026-W48 siap" in message
+        assert 'filename="monitor-weekly-2026-W48.pdf"' in message and "Content-Type: application/pdf" in message
+        hook = json.loads(server.requests[-1].body)
+        assert hook["kind"] == "report" and hook["files"] == files
     finally:
         smtp.close()
 

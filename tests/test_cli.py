@@ -263,7 +263,12 @@ def test_query_sql_export_and_report_commands(tmp_path):
     assert cli("export", "weekly", "--week", "2026-48", env=env).returncode == 2
     assert cli("export", "weekly", "--agency", "tidak-ada", env=env).returncode == 2
     report = cli("report", "weekly", "--week", "2026-W48", "--out", str(tmp_path / "laporan.html"), env=env)
-    assert report.returncode == 0 and (tmp_path / "laporan.html").read_text(encoding="utf-8").count("data:image/png") == 4
+    assert report.returncode == 0 and "id='peringkat'" in (tmp_path / "laporan.html").read_text(encoding="utf-8")
+    pdf = cli("report", "weekly", "--week", "2026-W48", "--agency", "polri", "--format", "pdf", "--out",
+              str(tmp_path / "laporan.pdf"), env=env)
+    assert pdf.returncode == 0 and (tmp_path / "laporan.pdf").read_bytes()[:5] == b"%PDF-"
+    mismatch = cli("report", "weekly", "--format", "pdf", "--out", str(tmp_path / "x.html"), env=env)
+    assert mismatch.returncode == 2 and "--format pdf: expected html or pdf, with --out ending in .pdf" in mismatch.stderr
 
 
 @pytest.mark.slow

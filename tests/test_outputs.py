@@ -170,14 +170,45 @@ def test_export_paths_stay_inside_the_output_directory(con, tmp_path):
         write_weekly_report(con, W48, None, tmp_path / "laporan.exe")
 
 
-def test_report_is_self_contained_escaped_and_has_charts(con, tmp_path):
-    path = write_weekly_report(con, W48, None, tmp_path / "laporan.html", dt.datetime(2026, 11, 30, tzinfo=UTC))
+def test_report_opens_with_the_answer_and_details_only_followed_agencies(con, tmp_path):
+    path = write_weekly_report(con, W48, None, tmp_path / "laporan.html", dt.datetime(2026, 11, 30, tzinfo=UTC),
+                               followed=["kpk", "polri"])
     page = path.read_text(encoding="utf-8")
-    assert page.count("<img ") == 4 and page.count("src='data:image/png;base64,") == 4  # 2 charts × 2 agencies
-    assert not re.search(r"src=['\"]https?:", page) and "<script" not in page
-    assert "=HYPERLINK(&quot;http://evil.example.com&quot;" in page  # escaped text, not markup
-    assert "Lonjakan:</b> 2026-11-24" in page and "Komisi Pemberantasan Korupsi" in page
-    assert "width=device-width" in page
+    overview = page[page.index("id='ringkasan'"):page.index("id='peringkat'")]
+    # W48 (WIB): KPK 3 articles in 2 stories, Polri 9 (1 on Monday, 8 on Tuesday); W47: KPK 1, Polri 7
+    assert "<b>11 cerita unik</b> (12 berita, +4 dari minggu lalu) tentang 2 instansi" in overview
+    assert "1 lonjakan</b>: Kepolisian Negara Republik Indonesia (2026-11-24)" in overview
+    ranked = page[page.index("id='peringkat'"):page.index("id='tanggapi'")]
+    assert ranked.index("Komisi Pemberantasan Korupsi") < ranked.index("Kepolisian Negara")  # followed order first
+    assert ranked.count("title='dipantau'>★") == 2 and ranked.count("<svg class='spark'") == 2
+    answer = page[page.index("id='tanggapi'"):]
+    assert "=HYPERLINK(&quot;http://evil.example.com&quot;" in answer  # escaped text, not markup
+    assert "<section class='agency' id='instansi-polri'>" in page and "id='instansi-kpk'" not in page  # 3 mentions: compact
+    assert "Instansi dipantau dengan sedikit berita" in page and "Lonjakan:</b> 2026-11-24" in page
+    # Polri's volume has two days this week: words, not a one-bar chart; its 4-week net tone has 29 days: a chart
+    assert "Berita per hari: 23/11 (1), 24/11 (8)." in page
+    assert page.count("<img ") == 1 and page.count("src='data:image/svg+xml;base64,") == 1
+    assert not re.search(r"src=['\"]https?:", page) and "<script" not in page and "width=device-width" in page
+
+
+def test_report_without_followed_agencies_says_how_to_get_sections(con, tmp_path):
+    page = write_weekly_report(con, W48, None, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "class='agency'" not in page and "settings.follow" in page and "id='peringkat'" in page
+
+
+def test_pdf_has_the_ranked_table_first_links_and_inert_titles(con, tmp_path):
+    from pypdf import PdfReader
+
+    html_path = tmp_path / "laporan.html"
+    write_weekly_report(con, W48, None, html_path, followed=["polri"], pdf=tmp_path / "laporan.pdf")
+    reader = PdfReader(tmp_path / "laporan.pdf")
+    first = reader.pages[0].extract_text()
+    assert reader.pages[-1].extract_text().startswith("Kepolisian Negara Republik Indonesia\n9 berita")  # own page
+    assert "Peringkat instansi" in first and "Kepolisian Negara Republik Indonesia" in first
+    assert '=HYPERLINK("http://evil.example.com","klik")' in first  # shown as text
+    links = {a.get_object()["/A"]["/URI"] for page in reader.pages for a in page.get("/Annots", [])}
+    assert "https://contoh.test/k1" in links and not any("evil" in link for link in links)
+    assert "Laporan pemberitaan mingguan 2026-W48" in html_path.read_text(encoding="utf-8")
 
 
 def test_units_roll_up_into_their_parent_or_show_alone(tmp_path):

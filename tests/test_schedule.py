@@ -177,6 +177,7 @@ def test_the_service_started_after_the_weekly_slot_writes_the_week_and_records_i
     assert len(exports) == 2 and all(name.startswith(f"monitor-weekly-{week.label}-all-agencies-") for name in exports)
     assert [name.rsplit("-", 1)[1] for name in exports] == ["stories.csv", "summary.csv"]
     assert (tmp_path / "out" / "reports" / f"monitor-weekly-{week.label}.html").exists()
+    assert (tmp_path / "out" / "reports" / f"monitor-weekly-{week.label}.pdf").read_bytes()[:5] == b"%PDF-"
     assert "WARNING" in err and "slot passed while the service was not running; running it now" in err
     events = dict(((job, event), slot_at) for job, event, slot_at in
                   table(db, "SELECT job, event, slot_at FROM scheduler_events"))

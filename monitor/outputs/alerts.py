@@ -1,5 +1,7 @@
-"""Alerts: an agency spike, a feed failing for too long, a run that failed. Sent to a webhook (JSON POST with a
-`text` field, which Slack and Mattermost incoming webhooks and Telegram-bot relays accept) and/or by e-mail (SMTP).
+"""Alerts: an agency spike, a feed failing for too long, a run that failed, and the weekly report written. Sent to
+a webhook (JSON POST with a `text` field, which Slack and Mattermost incoming webhooks and Telegram-bot relays
+accept) and/or by e-mail (SMTP). The report's files are attached to the e-mail (each up to `MAX_ATTACHMENT_BYTES`;
+a larger or missing one is named instead) and named in the webhook text (a webhook cannot carry files).
 
 Each alert has a key (spike:<agency>:<day>, feed:<feed>:<failing since>, run:<run id>) and is stored once in the
 `alerts` table; sending is retried on later runs until it succeeds; a failure to send is logged and recorded,
@@ -13,6 +15,7 @@ import logging
 import os
 import smtplib
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -53,9 +56,19 @@ def collect(con, settings, now: dt.datetime) -> list[AlertRow]:
     return [AlertRow(**a, created_at=now) for a in found if a["alert_key"] not in known]
 
 
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024  # mail servers commonly refuse messages over 10-25 MB
+
+
+def report_alert(week_label: str, files: list[str], now: dt.datetime) -> AlertRow:
+    """The alert that says the weekly report for `week_label` was written to `files`."""
+    return AlertRow(alert_key=f"report:{week_label}", kind=AlertKind.REPORT, created_at=now, attachments=files,
+                    subject=f"Laporan mingguan {week_label} siap",
+                    body=f"Laporan pemberitaan mingguan {week_label} sudah dibuat: " + ", ".join(files))
+
+
 def send_webhook(url: str, alert: AlertRow, timeout: float = 10.0) -> None:
     response = httpx.post(url, json={"text": f"*{alert.subject}*\n{alert.body}", "kind": alert.kind,
-                                     "key": alert.alert_key}, timeout=timeout)
+                                     "key": alert.alert_key, "files": alert.attachments}, timeout=timeout)
     response.raise_for_status()
 
 
@@ -64,7 +77,13 @@ def send_email(smtp, alert: AlertRow, timeout: float = 10.0) -> None:
     message["Subject"] = f"[monitor] {alert.subject}"
     message["From"] = smtp.sender
     message["To"] = ", ".join(smtp.to)
-    message.set_content(alert.body or "")
+    # the PDF is what people forward; the HTML is named in the body
+    pdfs = [Path(name) for name in alert.attachments if name.lower().endswith(".pdf")]
+    attached = [p for p in pdfs if p.is_file() and p.stat().st_size <= MAX_ATTACHMENT_BYTES]
+    notes = [f"(tidak dilampirkan: {p} tidak ada atau lebih dari 10 MB)" for p in pdfs if p not in attached]
+    message.set_content("\n".join([alert.body or "", *notes]))
+    for path in attached:
+        message.add_attachment(path.read_bytes(), maintype="application", subtype="pdf", filename=path.name)
     with smtplib.SMTP(smtp.host, smtp.port, timeout=timeout) as client:
         if smtp.starttls:
             client.starttls()
@@ -84,8 +103,10 @@ def process(store: Store, settings, now: dt.datetime | None = None, senders=None
         new = collect(con, settings, now)
         if new:
             write_batch(con, Batch.from_records(new), store.local_time)
-        pending = [AlertRow(alert_key=k, kind=kind, subject=subject, body=body, attempts=attempts) for k, kind, subject, body, attempts in con.execute(
-            "SELECT alert_key, kind, subject, body, attempts FROM alerts WHERE sent_at IS NULL ORDER BY created_at, alert_key").fetchall()]
+        pending = [AlertRow(alert_key=k, kind=kind, subject=subject, body=body, attempts=attempts, attachments=files or [])
+                   for k, kind, subject, body, attempts, files in con.execute(
+                       "SELECT alert_key, kind, subject, body, attempts, attachments FROM alerts WHERE sent_at IS NULL "
+                       "ORDER BY created_at, alert_key").fetchall()]
     updates, sent, failed = [], 0, 0
     for alert in pending:
         errors = []

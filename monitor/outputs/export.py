@@ -81,7 +81,7 @@ def story_columns(local: LocalTime) -> list[str]:
 
 
 def weekly_rows(con: duckdb.DuckDBPyConnection, week: Week, agencies: list[str] | None,
-                local: LocalTime | None = None, units: bool = True) -> tuple[list[dict], list[dict]]:
+                local: LocalTime | None = None, units: bool = True, with_stories: bool = True) -> tuple[list[dict], list[dict]]:
     """(summary rows, story rows) for the week; only agencies with mentions unless `agencies` names them.
 
     Set-based: a fixed number of queries whatever the number of agencies, each filtered by day first (the export
@@ -131,7 +131,7 @@ def weekly_rows(con: duckdb.DuckDBPyConnection, week: Week, agencies: list[str] 
             if this["net_tone"] is not None and before["net_tone"] is not None else None,
             "top_topics": "; ".join(topics.get(agency, [])), "spike_days": "; ".join(spike_days.get(agency, []))})
     stories = []
-    if wanted:
+    if wanted and with_stories:
         cursor = con.execute(sql(
             "WITH wk AS (SELECT * FROM agency_mentions WHERE day >= ? AND day < ? AND agency_id IN (SELECT unnest(?::VARCHAR[]))), "
             "carried AS (SELECT agency_id, cluster_id, count(DISTINCT outlet) AS outlets FROM agency_mentions "

@@ -81,3 +81,29 @@ def read_only_connection(path: str) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(path, read_only=True, config={"enable_external_access": False})
     con.execute("SET TimeZone = 'UTC'")
     return con
+
+
+def render_rows(columns: list[str], rows: list[tuple], fmt: str, terminal: bool = False) -> str:
+    """Rows as text for `monitor query` and `monitor sql`: "json" (one object a line), "csv" (a header line), or a
+    table (colours and the terminal's width only when `terminal`, else 200 columns)."""
+    import csv
+    import io
+    import json
+
+    buffer = io.StringIO()
+    if fmt == "json":
+        buffer.writelines(json.dumps(dict(zip(columns, row, strict=True)), default=str, ensure_ascii=False) + "\n"
+                          for row in rows)
+    elif fmt == "csv":
+        writer = csv.writer(buffer)
+        writer.writerow(columns)
+        writer.writerows(rows)
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(*columns)
+        for row in rows:
+            table.add_row(*["" if v is None else str(v) for v in row])
+        Console(file=buffer, no_color=not terminal, width=None if terminal else 200).print(table)
+    return buffer.getvalue()

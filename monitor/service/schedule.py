@@ -180,23 +180,33 @@ def digest_job(config, db: str, slot: dt.datetime | None = None) -> None:
 def weekly_job(config, db: str, slot: dt.datetime | None = None) -> None:
     from pathlib import Path
 
+    from monitor.follow import followed_ids
+    from monitor.outputs.alerts import process, report_alert
     from monitor.outputs.export import Week, write_weekly
     from monitor.outputs.queries import read_only_connection
     from monitor.outputs.report import write_weekly_report
+    from monitor.records import Batch
 
     schedule = config.settings.schedule
     local = local_time(config.settings)
     slot = slot or latest_slot(cron_triggers(config.settings)["weekly"], local.now())
     week = Week.last_complete(local, now=slot)
     con = read_only_connection(db)
+    stem = Path(schedule.reports_dir) / f"monitor-weekly-{week.label}"
     try:
         paths = write_weekly(con, week, None, schedule.exports_dir, "csv", local=local)
-        report = write_weekly_report(con, week, None, Path(schedule.reports_dir) / f"monitor-weekly-{week.label}.html",
-                                     local=local)
+        report = write_weekly_report(con, week, None, stem.with_suffix(".html"), local=local,
+                                     followed=followed_ids(config.settings.follow, config.agencies),
+                                     pdf=stem.with_suffix(".pdf"))
     finally:
         con.close()
-    log.info("weekly %s: %s", week.label, ", ".join(str(p) for p in [*paths, report]))
-    record_event(db, "weekly", SchedulerEvent.WRITTEN, ", ".join(str(p) for p in [*paths, report]), slot)
+    files = [str(p) for p in [*paths, report, stem.with_suffix(".pdf")]]
+    log.info("weekly %s: %s", week.label, ", ".join(files))
+    record_event(db, "weekly", SchedulerEvent.WRITTEN, ", ".join(files), slot)
+    if config.settings.alerts.webhook_url or config.settings.alerts.smtp:
+        store = open_store(config, db)
+        store.write(Batch.from_records([report_alert(week.label, files[-2:], local.now())]))
+        log.info("alerts: %s", process(store, config.settings))
 
 
 def build_scheduler(config, db: str, stop: threading.Event, catch_up: list[CatchUp] | None = None) -> BackgroundScheduler:

@@ -1,0 +1,2 @@
+-- v21: alert kind 'report' (the weekly report was written): the status CHECK constraints rebuilt from the enums
+-- @status_checks
