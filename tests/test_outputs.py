@@ -1,6 +1,7 @@
 """Views, named queries, exports and the report against a small fixed database built here (known counts, known
 tones, a week boundary in WIB that differs from UTC, hostile titles, an empty week)."""
 
+import base64
 import csv
 import datetime as dt
 import re
@@ -199,8 +200,7 @@ def test_report_without_followed_agencies_says_how_to_get_sections(con, tmp_path
 def test_pdf_has_the_ranked_table_first_links_and_inert_titles(con, tmp_path):
     from pypdf import PdfReader
 
-    html_path = tmp_path / "laporan.html"
-    write_weekly_report(con, W48, None, html_path, followed=["polri"], pdf=tmp_path / "laporan.pdf")
+    write_weekly_report(con, W48, None, tmp_path / "laporan.pdf", followed=["polri"])
     reader = PdfReader(tmp_path / "laporan.pdf")
     first = reader.pages[0].extract_text()
     assert reader.pages[-1].extract_text().startswith("Kepolisian Negara Republik Indonesia\n9 berita")  # own page
@@ -208,7 +208,51 @@ def test_pdf_has_the_ranked_table_first_links_and_inert_titles(con, tmp_path):
     assert '=HYPERLINK("http://evil.example.com","klik")' in first  # shown as text
     links = {a.get_object()["/A"]["/URI"] for page in reader.pages for a in page.get("/Annots", [])}
     assert "https://contoh.test/k1" in links and not any("evil" in link for link in links)
-    assert "Laporan pemberitaan mingguan 2026-W48" in html_path.read_text(encoding="utf-8")
+
+
+def test_report_figures_hold_on_awkward_data(tmp_path):
+    """A story that began last week and is carried this week; articles naming two agencies; mentions not scored
+    yet; a followed agency quiet this week; a bidi override in an outlet name."""
+    store = Store(tmp_path / "w.duckdb")
+    rows = {"articles": [], "mentions": [], "mention_tone": []}
+
+    def add(aid, ts, agencies, tone=None, outlet="Warta", cluster=None):
+        rows["articles"].append({"article_id": aid, "url": f"https://contoh.test/{aid}", "title": f"Judul {aid}",
+                                 "outlet": outlet, "published_at": ts, "fetched_at": ts, "status": "ok",
+                                 "cluster_id": cluster or aid})
+        for agency in agencies:
+            rows["mentions"].append({"article_id": aid, "agency_id": agency, "mention_count": 1})
+            if tone:
+                rows["mention_tone"].append({"article_id": aid, "agency_id": agency, "model_version": "v1", "tone": tone,
+                                             "p_negative": 0.9 if tone == "negative" else 0.1, "p_neutral": 0.1,
+                                             "p_positive": 0.1, "analyzed_at": ts})
+
+    monday = dt.datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
+    add("old", monday - dt.timedelta(days=1), ["kpk"], "negative", cluster="big")  # Sunday of W47
+    for n in range(5):
+        add(f"pick{n}", monday + dt.timedelta(days=1, hours=n), ["kpk"], "negative", outlet=f"Media {n}", cluster="big")
+    for n in range(6):
+        add(f"both{n}", monday + dt.timedelta(days=n), ["kpk", "polri"], None, outlet="Media \u202eRTL")
+    add("bnpb-old", monday - dt.timedelta(days=3), ["bnpb"], "negative")
+    store.write(batch(**rows, agencies=[{"agency_id": "kpk", "name": "KPK"}, {"agency_id": "polri", "name": "Polri"},
+                                        {"agency_id": "bnpb", "name": "Badan Nasional Penanggulangan Bencana"}]))
+    con = read_only_connection(str(tmp_path / "w.duckdb"))
+    try:
+        page = write_weekly_report(con, W48, None, tmp_path / "r.html", followed=["kpk", "bnpb"]).read_text(encoding="utf-8")
+    finally:
+        con.close()
+    # 11 articles this week (6 name two agencies: counted once), 2 last week
+    # 11 articles this week (6 name two agencies: each counted once) in 7 stories; 2 articles last week
+    assert "<b>7 cerita unik</b> (11 berita, +9 dari minggu lalu) tentang 2 instansi." in page
+    section = page[page.index("id='instansi-kpk'"):].split("</section>")[0]
+    # the story that began on Sunday of last week and is carried by five outlets this week is the first to read
+    assert "<li><a href=\"https://contoh.test/pick0\" rel=\"noopener noreferrer\">Judul pick0</a> <span class='muted'>" \
+           "— Media 0, 5 media, nada <span class='neg'>▼ negatif</span>" in section
+    volume_chart = base64.b64decode(re.search(r"src='data:image/svg\+xml;base64,([^']+)'", section).group(1)).decode()
+    assert "Belum dinilai" in volume_chart  # the six mentions not scored yet are drawn, not dropped
+    ranked = page[page.index("id='peringkat'"):page.index("id='tanggapi'")]
+    assert "Badan Nasional Penanggulangan Bencana</td><td>0 <span class='muted'>(−1)</span>" in ranked  # quiet, followed
+    assert "\u202e" not in page and "Media  RTL" not in page and "Media RTL" in page
 
 
 def test_units_roll_up_into_their_parent_or_show_alone(tmp_path):

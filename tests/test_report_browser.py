@@ -4,6 +4,7 @@ screen holds the ranked table, nothing overflows sideways, every image loads, ho
 Deselected unless `pytest --browser` (conftest.py); `.ci/run` installs chromium and runs these."""
 
 import datetime as dt
+import html
 import json
 import re
 import shutil
@@ -22,18 +23,22 @@ pytestmark = pytest.mark.browser
 UTC = dt.UTC
 WEEK = Week.parse("2026-W48")
 HOSTILE = ['<img src=x onerror="document.title=1">', '=HYPERLINK("http://evil.example.com","klik")',
-           "Judul sangat panjang tanpa spasi " + "x" * 120]
-# Appended to a copy of the report: measures what the page does at this width and writes it into the DOM.
+           "Judul sangat panjang tanpa spasi " + "x" * 120, "Media \u202eRTL dibalik"]
+# Appended to a copy of the report: measures what the page does at its width and posts it to the page around it.
 PROBE = """<script>window.addEventListener('load', () => {
   const imgs = [...document.images];
   const rank = document.getElementById('peringkat').getBoundingClientRect();
-  const out = {width: window.innerWidth, scrollWidth: document.documentElement.scrollWidth,
+  parent.postMessage(JSON.stringify({width: window.innerWidth, scrollWidth: document.documentElement.scrollWidth,
     images: imgs.length, loaded: imgs.filter(i => i.complete && i.naturalWidth > 0).length,
-    rankTop: rank.top, rankBottom: rank.bottom, height: window.innerHeight, title: document.title,
-    injected: document.querySelectorAll('img[src="x"]').length};
-  const pre = document.createElement('pre'); pre.id = 'probe'; pre.textContent = JSON.stringify(out);
-  document.body.appendChild(pre);
+    rankTop: rank.top, height: window.innerHeight, title: document.title,
+    injected: document.querySelectorAll('img[src="x"]').length}), '*');
 });</script>"""
+# Headless Chromium will not make a window narrower than 500 px: the report is measured in an iframe of the
+# width under test, which writes what it measured into the outer page's DOM for --dump-dom.
+FRAME = """<!doctype html><html><body style="margin:0"><iframe id="report" style="border:0" width="{width}"
+height="{height}" srcdoc="{page}"></iframe><script>window.addEventListener('message', (e) => {{
+  const pre = document.createElement('pre'); pre.id = 'probe'; pre.textContent = e.data; document.body.appendChild(pre);
+}});</script></body></html>"""
 
 
 def chromium() -> str:
@@ -52,7 +57,7 @@ def history(tmp_path) -> str:
             for k in range(per_day):
                 n += 1
                 tone = ("negative", "neutral", "positive")[(n + k) % 3]
-                title = HOSTILE[n % 3] if n % 17 == 0 else f"Berita {agency} nomor {n} tentang kebijakan daerah"
+                title = HOSTILE[n % 4] if n % 17 == 0 else f"Berita {agency} nomor {n} tentang kebijakan daerah"
                 rows["articles"].append({"article_id": f"a{n}", "url": f"https://contoh.test/{n}", "title": title,
                                          "outlet": f"Media {n % 7}", "published_at": ts, "fetched_at": ts,
                                          "status": "ok", "cluster_id": f"c{n // 2}"})
@@ -63,7 +68,7 @@ def history(tmp_path) -> str:
                 rows["article_analysis"].append({"article_id": f"a{n}", "model_version": "v1", "tone": tone,
                                                  "p_negative": p, "p_neutral": 0.1, "p_positive": 0.1,
                                                  "topics": ["hukum"], "topic_scores": [0.9], "analyzed_at": ts})
-    agencies = [{"agency_id": "kpk", "name": "Komisi Pemberantasan Korupsi"},
+    agencies = [{"agency_id": "kpk", "name": "Komisi Pemberantasan Korupsi" + "Z" * 60},  # a name with no break
                 {"agency_id": "polri", "name": "Kepolisian Negara Republik Indonesia"},
                 {"agency_id": "bnpb", "name": "Badan Nasional Penanggulangan Bencana"}]
     Store(tmp_path / "h.duckdb").write(batch(**rows, agencies=agencies))
@@ -72,9 +77,10 @@ def history(tmp_path) -> str:
 
 def probe(page_path, width: int, height: int) -> dict:
     probed = page_path.with_name(f"probe-{width}.html")
-    probed.write_text(page_path.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>"), encoding="utf-8")
+    page = page_path.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>")
+    probed.write_text(FRAME.format(width=width, height=height, page=html.escape(page, quote=True)), encoding="utf-8")
     dom = subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                          f"--window-size={width},{height}", "--virtual-time-budget=5000", "--dump-dom",
+                          f"--window-size={max(width, 800)},{height + 100}", "--virtual-time-budget=5000", "--dump-dom",
                           probed.as_uri()], capture_output=True, text=True, timeout=120).stdout
     found = re.search(r"<pre id=\"probe\">(.*?)</pre>", dom)
     assert found, dom[-2000:]
@@ -89,6 +95,7 @@ def test_the_first_screen_holds_the_ranked_table_and_nothing_overflows(tmp_path,
     finally:
         con.close()
     result = probe(page, width, height)
+    assert result["width"] == width, result  # measured at the width under test
     assert result["scrollWidth"] <= result["width"], result  # no sideways scrolling
     assert result["images"] == 4 and result["loaded"] == 4, result  # two charts for each of the two busy agencies
     assert result["rankTop"] < result["height"], result  # the ranked table starts on the first screen

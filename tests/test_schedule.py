@@ -13,6 +13,7 @@ import duckdb
 import pytest
 
 from monitor.db.store import Store
+from monitor.dev.localserver import Reply
 from monitor.localtime import LocalTime
 from monitor.outputs.export import Week
 from monitor.outputs.status import collect_status, render_status
@@ -27,6 +28,7 @@ from monitor.service.schedule import (
     last_handled_slots,
     plan_catch_up,
     record_missed,
+    weekly_job,
 )
 
 from helpers import batch, make_config
@@ -221,3 +223,28 @@ def test_an_impossible_slot_time_is_refused_when_the_config_is_read(field, value
 
     with pytest.raises(ConfigError, match=field):
         make_config([], schedule={field: value})
+
+
+def test_a_pdf_that_fails_costs_neither_the_html_nor_the_event_nor_the_alert(server, tmp_path, monkeypatch):
+    import monitor.outputs.report as report
+
+    from test_outputs import build
+
+    db = build(tmp_path)
+    server.routes["/hook"] = Reply(200, b"ok")
+    schedule = {"exports_dir": str(tmp_path / "e"), "reports_dir": str(tmp_path / "r")}
+    config = make_config([], follow=["polri"], schedule=schedule, alerts={"webhook_url": server.url("/hook")})
+    real_save = report.save_report
+
+    def save(page, path):
+        if str(path).endswith(".pdf"):
+            raise OSError("cannot load library 'libpango-1.0-0'")
+        return real_save(page, path)
+
+    monkeypatch.setattr(report, "save_report", save)
+    weekly_job(config, db, slot=dt.datetime(2026, 11, 30, 0, 0, tzinfo=dt.UTC))  # Monday 07:00 WIB: week 2026-W48
+    assert (tmp_path / "r" / "monitor-weekly-2026-W48.html").exists() and not (tmp_path / "r" / "monitor-weekly-2026-W48.pdf").exists()
+    (detail,), = table(db, "SELECT detail FROM scheduler_events WHERE job = 'weekly' AND event = 'written'")
+    assert detail.endswith("monitor-weekly-2026-W48.html (PDF not written: OSError: cannot load library 'libpango-1.0-0')")
+    hook = [r for r in server.requests if r.path == "/hook"]
+    assert len(hook) == 1 and b"Laporan mingguan 2026-W48 siap" in hook[0].body and b".pdf" not in hook[0].body

@@ -56,7 +56,7 @@ def collect(con, settings, now: dt.datetime) -> list[AlertRow]:
     return [AlertRow(**a, created_at=now) for a in found if a["alert_key"] not in known]
 
 
-MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024  # mail servers commonly refuse messages over 10-25 MB
+MAX_ATTACHMENT_BYTES = 7 * 1024 * 1024  # base64 adds a third: ~9.4 MB in the message, under the common 10 MB limit
 
 
 def report_alert(week_label: str, files: list[str], now: dt.datetime) -> AlertRow:
@@ -80,7 +80,7 @@ def send_email(smtp, alert: AlertRow, timeout: float = 10.0) -> None:
     # the PDF is what people forward; the HTML is named in the body
     pdfs = [Path(name) for name in alert.attachments if name.lower().endswith(".pdf")]
     attached = [p for p in pdfs if p.is_file() and p.stat().st_size <= MAX_ATTACHMENT_BYTES]
-    notes = [f"(tidak dilampirkan: {p} tidak ada atau lebih dari 10 MB)" for p in pdfs if p not in attached]
+    notes = [f"(tidak dilampirkan: {p} tidak ada atau lebih dari 7 MB)" for p in pdfs if p not in attached]
     message.set_content("\n".join([alert.body or "", *notes]))
     for path in attached:
         message.add_attachment(path.read_bytes(), maintype="application", subtype="pdf", filename=path.name)

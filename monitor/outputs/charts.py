@@ -26,6 +26,7 @@ TONE_STYLE = {  # name -> (colour, hatch)
     "Negatif": ("#c0392b", "////"),
     "Netral": ("#9aa5b1", ""),
     "Positif": ("#2e8b57", "\\\\"),
+    "Belum dinilai": ("#e3e7ec", ""),  # mentions not scored for tone yet
 }
 
 
@@ -59,7 +60,8 @@ def _axes():
 
 
 def volume_chart(days: list[dt.date], series: dict[str, list[int]]) -> str:
-    """Stacked daily bars per tone (`series`: "Negatif"/"Netral"/"Positif" → counts per day in `days`)."""
+    """Stacked daily bars per tone (`series`: "Negatif"/"Netral"/"Positif" and, when some are not scored yet,
+    "Belum dinilai" → counts per day in `days`)."""
     import matplotlib.dates as mdates
     from matplotlib.ticker import MaxNLocator
 
@@ -70,7 +72,7 @@ def volume_chart(days: list[dt.date], series: dict[str, list[int]]) -> str:
         colour, hatch = TONE_STYLE[name]
         ax.bar(x, values, bottom=bottom, label=name, color=colour, hatch=hatch, edgecolor="white", width=0.8)
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=10, frameon=False, ncol=3)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=10, frameon=False, ncol=min(len(series), 3))
     ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=4))
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%d/%m"))
     ax.tick_params(axis="x", labelsize=10)

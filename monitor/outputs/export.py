@@ -55,7 +55,8 @@ class Week:
 
 # Characters XML 1.0 (and so XLSX) cannot hold: C0 controls other than tab, newline and carriage return, DEL, the
 # C1 controls, surrogates and the non-characters U+FFFE/U+FFFF. Feeds carry them (a U+0016 inside a headline).
-ILLEGAL_IN_CELLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+# ... and the bidirectional overrides and isolates (U+202A–202E, U+2066–2069), which reverse the text after them
+ILLEGAL_IN_CELLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]")
 
 
 def clean_text(value: str) -> str:

@@ -34,8 +34,8 @@ RANKED_ROWS = 20
 LITTLE_COVERAGE = 5
 TOP_STORIES = 5
 CSS = """body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;margin:0;padding:10px;
-background:#f6f7f9;color:#1d2330;font-size:15px;line-height:1.4}main{max-width:820px;margin:auto}h1{font-size:1.3rem;margin:4px 0}
-h2{font-size:1.1rem;margin:0 0 8px}section{background:#fff;border-radius:8px;padding:12px;margin:10px 0;box-shadow:0 1px 2px #0002}
+background:#f6f7f9;color:#1d2330;font-size:15px;line-height:1.4}main{max-width:820px;margin:auto}h1{font-size:1.3rem;margin:4px 0;overflow-wrap:anywhere}
+h2{font-size:1.1rem;margin:0 0 8px;overflow-wrap:anywhere}section{background:#fff;border-radius:8px;padding:12px;margin:10px 0;box-shadow:0 1px 2px #0002}
 img.chart{width:100%;max-width:480px;height:auto;display:block;margin:6px 0}.lines{margin:0;padding-left:18px}.lines li{margin:4px 0}
 table{width:100%;border-collapse:collapse;table-layout:fixed;font-size:.9rem}th,td{padding:5px 4px;border-bottom:1px solid #e3e6ea;
 text-align:right;vertical-align:middle;overflow-wrap:anywhere}th:first-child,td:first-child{text-align:left;width:38%}
@@ -43,9 +43,14 @@ th{font-size:.8rem;color:#556}.spark-cell{width:76px}svg.spark{display:block;mar
 ol{padding-left:20px;margin:4px 0}li{margin:6px 0;overflow-wrap:anywhere}a{color:#0b57d0}.muted{color:#5f6672;font-size:.85rem}
 .kpi{display:flex;flex-wrap:wrap;gap:6px}.kpi div{background:#eef1f5;border-radius:6px;padding:5px 9px}
 .spike{background:#fde7e7;border-radius:6px;padding:6px 10px}.star{color:#8a5a00}
-@media (max-width:480px){.narrow-hide{display:none}th:first-child,td:first-child{width:42%}.spark-cell{width:52px}}
+@media screen and (max-width:480px){.narrow-hide{display:none}th:first-child,td:first-child{width:42%}.spark-cell{width:52px}}
 @page{size:A4;margin:14mm}@media print{body{background:#fff;padding:0}section{box-shadow:none;border:1px solid #dde}
 section.agency{break-before:page}tr,li{break-inside:avoid}}"""
+
+
+def _t(value: str | None) -> str:
+    """Untrusted text (titles, outlet and agency names) for the page: control and bidi characters removed, escaped."""
+    return html.escape(clean_text(value or ""))
 
 
 def _link(url: str | None, text: str) -> str:
@@ -72,13 +77,14 @@ def _signed(value: float | int | None, digits: int = 0) -> str:
 
 
 def _totals(con, week: Week, agencies: list[str] | None, units: bool) -> dict[str, tuple]:
-    """This week's and last week's (mentions, stories, positive, negative, toned) across the agencies."""
+    """This week's and last week's (articles, stories, positive, negative, toned mentions) across the agencies."""
     prev_start = week.start - dt.timedelta(days=7)
+    # every agency at once: each agency's own mentions (a unit not counted again for its parent), articles once
     rows = con.execute(views_for(
-        "SELECT day >= ? AS this_week, count(*), count(DISTINCT cluster_id), count(*) FILTER (tone = 'positive'), "
-        "count(*) FILTER (tone = 'negative'), count(tone) FROM agency_mentions WHERE day >= ? AND day < ? "
-        "AND (? OR agency_id IN (SELECT unnest(?::VARCHAR[]))) GROUP BY 1", units),
-        [week.start, prev_start, week.end, agencies is None, agencies or []]).fetchall()
+        "SELECT day >= ? AS this_week, count(DISTINCT article_id), count(DISTINCT cluster_id), "
+        "count(*) FILTER (tone = 'positive'), count(*) FILTER (tone = 'negative'), count(tone) FROM agency_mentions "
+        "WHERE day >= ? AND day < ? AND (? OR agency_id IN (SELECT unnest(?::VARCHAR[]))) GROUP BY 1",
+        units and agencies is not None), [week.start, prev_start, week.end, agencies is None, agencies or []]).fetchall()
     return {"this" if this else "prev": tuple(rest) for this, *rest in rows}
 
 
@@ -108,8 +114,8 @@ def _top_stories(con, week: Week, agencies: list[str] | None, units: bool, names
 
     def item(row) -> str:
         _, title, url, outlet, outlets, agency_ids, negatives, _ = row
-        who = ", ".join(html.escape(names.get(a, a)) for a in agency_ids[:3]) + (" dll." if len(agency_ids) > 3 else "")
-        return (f"<li>{_link(url, title or '(tanpa judul)')} <span class='muted'>— {html.escape(outlet or '')}, "
+        who = ", ".join(_t(names.get(a, a)) for a in agency_ids[:3]) + (" dll." if len(agency_ids) > 3 else "")
+        return (f"<li>{_link(url, title or '(tanpa judul)')} <span class='muted'>— {_t(outlet)}, "
                 f"dimuat {outlets} media; menyebut {who}" + ("; <span class='neg'>nada negatif</span>" if negatives else "")
                 + "</span></li>")
     return [item(r) for r in negative], [item(r) for r in carried]
@@ -123,28 +129,31 @@ def _overview(summary: list[dict], totals: dict, spikes: list[tuple[str, str]]) 
     tone_line = (f"Tonasi bersih keseluruhan {_tone(net)}" + (
         f" (minggu lalu {_tone(net_prev)}, berubah {_signed(round(net - net_prev, 2), 2)})"
         if net is not None and net_prev is not None else " (minggu lalu tidak ada berita bernada)")) if net is not None \
-        else "Belum ada berita bernada minggu ini."
+        else "Belum ada berita bernada minggu ini"
     worst = min((r for r in summary if r["net_tone"] is not None and r["mentions"] >= LITTLE_COVERAGE),
                 key=lambda r: r["net_tone"], default=None)
     if worst is not None and worst["net_tone"] < 0:
-        tone_line += f"; paling negatif: <b>{html.escape(worst['agency_name'])}</b> ({_tone(worst['net_tone'])})"
-    spike_line = (f"<b>{len(spikes)} lonjakan</b>: " + ", ".join(f"{html.escape(n)} ({d})" for n, d in spikes[:6])
+        tone_line += f"; paling negatif: <b>{_t(worst['agency_name'])}</b> ({_tone(worst['net_tone'])})"
+    spike_line = (f"<b>{len(spikes)} lonjakan</b>: " + ", ".join(f"{_t(n)} ({d})" for n, d in spikes[:6])
                   + (" …" if len(spikes) > 6 else "")) if spikes else "Tidak ada lonjakan pemberitaan."
     return ("<section id='ringkasan'><h2>Minggu ini</h2><ul class='lines'>"
             f"<li><b>{stories} cerita unik</b> ({mentions} berita, {_signed(change)} dari minggu lalu) tentang "
-            f"{len(summary)} instansi.</li><li>{tone_line}.</li><li>{spike_line}</li></ul></section>")
+            f"{sum(1 for r in summary if r['mentions'])} instansi.</li><li>{tone_line}.</li><li>{spike_line}</li></ul>"
+            "</section>")
 
 
-def _ranked(summary: list[dict], followed: Sequence[str], daily: dict, days: list[dt.date]) -> str:
-    order = {agency: i for i, agency in enumerate(followed)}
+def _ranked(summary: list[dict], first: Sequence[str], followed: set[str], daily: dict, days: list[dt.date]) -> str:
+    """`first`: the agencies asked for or followed, in that order, before the others (by mentions); ★ marks the
+    followed ones."""
+    order = {agency: i for i, agency in enumerate(first)}
     ranked = sorted(summary, key=lambda r: (r["agency_id"] not in order, order.get(r["agency_id"], 0), -r["mentions"],
                                             r["agency_id"]))
     shown, rest = ranked[:RANKED_ROWS], ranked[RANKED_ROWS:]
     rows = []
     for r in shown:
         spark = sparkline([daily.get(r["agency_id"], {}).get(d, (0,))[0] for d in days])
-        star = "<span class='star' title='dipantau'>★</span> " if r["agency_id"] in order else ""
-        rows.append(f"<tr><td>{star}{html.escape(r['agency_name'])}</td><td>{r['mentions']} "
+        star = "<span class='star' title='dipantau'>★</span> " if r["agency_id"] in followed else ""
+        rows.append(f"<tr><td>{star}{_t(r['agency_name'])}</td><td>{r['mentions']} "
                     f"<span class='muted'>({_signed(r['mentions_change'])})</span></td>"
                     f"<td class='narrow-hide'>{r['stories']}</td><td>{_tone(r['net_tone'])}"
                     + (f" <span class='muted'>({_signed(r['net_tone_change'], 2)})</span>" if r["net_tone_change"] is not None else "")
@@ -164,8 +173,11 @@ def _agency_section(con, row: dict, daily: dict[dt.date, tuple], week: Week, day
     counts = {name: [daily.get(d, (0, 0, 0, 0, None))[i] for d in week_days]
               for name, i in (("Negatif", 3), ("Netral", 2), ("Positif", 1))}
     volume = [daily.get(d, (0,))[0] for d in week_days]
+    untoned = [v - sum(c[i] for c in counts.values()) for i, v in enumerate(volume)]
+    if any(untoned):
+        counts["Belum dinilai"] = untoned
     net = [daily[d][4] if d in daily else None for d in days]
-    parts = [f"<section class='agency' id='instansi-{html.escape(agency)}'><h2>{html.escape(row['agency_name'])}</h2>"
+    parts = [f"<section class='agency' id='instansi-{html.escape(agency)}'><h2>{_t(row['agency_name'])}</h2>"
              f"<div class='kpi'><div>{row['mentions']} berita ({_signed(row['mentions_change'])})</div>"
              f"<div>{row['stories']} cerita unik</div><div>{row['positive']} positif · {row['neutral']} netral · "
              f"{row['negative']} negatif</div><div>tonasi {_tone(row['net_tone'])}</div></div>"]
@@ -186,29 +198,35 @@ def _agency_section(con, row: dict, daily: dict[dt.date, tuple], week: Week, day
     if row["spike_days"]:
         parts.append(f"<p class='spike'><b>Lonjakan:</b> {html.escape(row['spike_days'])} — volume atau porsi berita "
                      "negatif jauh di atas kebiasaan 28 hari sebelumnya.</p>")
+    # the week's mentions of each story (a story that began last week and is carried this week counts), filtered
+    # by agency and day before grouping: the all-history `agency_stories` view would scan the agency's whole past
     stories = con.execute(views_for(
-        "SELECT title, url, first_outlet, outlets, tone FROM agency_stories WHERE agency_id = ? AND day >= ? AND day < ? "
-        "ORDER BY (tone = 'negative') DESC, p_negative DESC, outlets DESC LIMIT 5", units),
-        [agency, week.start, week.end]).fetchall()
+        "SELECT arg_min(title, ts), arg_min(url, ts), arg_min(outlet, ts), count(DISTINCT outlet) AS outlets, "
+        "mode(tone) AS tone FROM agency_mentions WHERE agency_id = ? AND day >= ? AND day < ? GROUP BY cluster_id "
+        "ORDER BY (mode(tone) = 'negative') DESC, max(p_negative) DESC NULLS LAST, outlets DESC, cluster_id LIMIT 5",
+        units), [agency, week.start, week.end]).fetchall()
     if stories:
         parts.append("<p><b>Berita yang perlu dibaca lebih dulu:</b></p><ol>")
         for title, url, outlet, outlets, tone in stories:
             label = {"negative": "<span class='neg'>▼ negatif</span>", "positive": "<span class='pos'>▲ positif</span>"}.get(
                 tone, "netral")
-            parts.append(f"<li>{_link(url, title or '(tanpa judul)')} <span class='muted'>— {html.escape(outlet or '')}, "
+            parts.append(f"<li>{_link(url, title or '(tanpa judul)')} <span class='muted'>— {_t(outlet)}, "
                          f"{outlets} media, nada {label}</span></li>")
         parts.append("</ol>")
     return "".join(parts) + "</section>"
 
 
 def render_weekly(con, week: Week, agencies: list[str] | None, now: dt.datetime | None = None,
-                  local: LocalTime | None = None, units: bool = True, followed: Sequence[str] = ()) -> str:
+                  local: LocalTime | None = None, units: bool = True, *, followed: Sequence[str] = ()) -> str:
     """The report as one HTML string (days, weeks and the generation time in the local zone). `agencies`: only these
     (and a section each); else every agency with mentions, and a section for each of `followed`."""
     local = local or LocalTime()
     generated = local.local(now or dt.datetime.now(dt.UTC))
     summary, _ = weekly_rows(con, week, agencies, local, units, with_stories=False)
-    names = {r["agency_id"]: r["agency_name"] for r in summary}
+    quiet = [a for a in followed if not agencies and a not in {r["agency_id"] for r in summary}]
+    if summary and quiet:  # a followed agency without news this week still has its row (and last week's figures)
+        summary += weekly_rows(con, week, quiet, local, units, with_stories=False)[0]
+    names = dict(con.execute("SELECT agency_id, name FROM agencies").fetchall())
     start = week.start - dt.timedelta(days=21)
     days = [start + dt.timedelta(days=i) for i in range((week.end - start).days)]
     detailed = list(agencies or followed)
@@ -225,7 +243,7 @@ def render_weekly(con, week: Week, agencies: list[str] | None, now: dt.datetime 
     else:
         spikes = [(r["agency_name"], day.strip()) for r in summary for day in r["spike_days"].split(";") if day.strip()]
         parts.append(_overview(summary, _totals(con, week, agencies, units), spikes))
-        parts.append(_ranked(summary, list(followed) if not agencies else list(agencies), daily, days))
+        parts.append(_ranked(summary, list(agencies or followed), set(followed), daily, days))
         negative, carried = _top_stories(con, week, agencies, units, names)
         parts.append("<section id='tanggapi'><h2>Berita yang perlu ditanggapi lebih dulu</h2>"
                      + (f"<p><b>Paling negatif</b></p><ol>{''.join(negative)}</ol>" if negative else
@@ -243,7 +261,7 @@ def render_weekly(con, week: Week, agencies: list[str] | None, now: dt.datetime 
     if little:
         parts.append("<section id='sedikit'><h2>Instansi dipantau dengan sedikit berita</h2><table><thead><tr>"
                      "<th>Instansi</th><th>Berita</th><th>Tonasi</th></tr></thead><tbody>"
-                     + "".join(f"<tr><td>{html.escape(row['agency_name'] if row else agency)}</td>"
+                     + "".join(f"<tr><td>{_t(row['agency_name'] if row else names.get(agency, agency))}</td>"
                                f"<td>{row['mentions'] if row else 0}</td><td>{_tone(row['net_tone']) if row else '–'}</td></tr>"
                                for agency, row in little) + "</tbody></table></section>")
     elif not detailed and summary:
@@ -253,24 +271,26 @@ def render_weekly(con, week: Week, agencies: list[str] | None, now: dt.datetime 
     return "".join(parts)
 
 
-def write_weekly_report(con, week: Week, agencies: list[str] | None, out: str | Path, now: dt.datetime | None = None,
-                        local: LocalTime | None = None, units: bool = True, followed: Sequence[str] = (),
-                        pdf: str | Path | None = None) -> Path:
-    """Write the report to `out` (.html, or .pdf for the print layout; anything else is a ValueError), and also
-    to `pdf` when given (the scheduled job writes both from one rendering); returns `out`."""
-    out = Path(out)
-    if out.suffix.lower() not in (".html", ".pdf"):
+def save_report(page: str, path: str | Path) -> Path:
+    """Write a rendered report to `path`: .html as it is, .pdf through WeasyPrint (A4; its URL fetcher allows only
+    the embedded data: images, so nothing is fetched from a network or a file). Anything else is a ValueError."""
+    path = Path(path)
+    if path.suffix.lower() not in (".html", ".pdf"):
         raise ValueError("the report file must end in .html or .pdf")
-    page = render_weekly(con, week, agencies, now, local, units, followed)
-    targets = [out] + ([Path(pdf)] if pdf is not None else [])
-    for target in targets:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if target.suffix.lower() == ".pdf":
-            from weasyprint import HTML
-            from weasyprint.urls import URLFetcher
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".pdf":
+        from weasyprint import HTML
+        from weasyprint.urls import URLFetcher
 
-            # embedded data: images only; nothing is fetched from a network or a file
-            HTML(string=page, url_fetcher=URLFetcher(allowed_protocols={"data"})).write_pdf(target)
-        else:
-            target.write_text(page, encoding="utf-8")
-    return out
+        HTML(string=page, url_fetcher=URLFetcher(allowed_protocols={"data"})).write_pdf(path)
+    else:
+        path.write_text(page, encoding="utf-8")
+    return path
+
+
+def write_weekly_report(con, week: Week, agencies: list[str] | None, out: str | Path, now: dt.datetime | None = None,
+                        local: LocalTime | None = None, units: bool = True, *, followed: Sequence[str] = ()) -> Path:
+    """Write the report to `out` (.html, or .pdf for the print layout; anything else is a ValueError); returns it."""
+    if Path(out).suffix.lower() not in (".html", ".pdf"):
+        raise ValueError("the report file must end in .html or .pdf")
+    return save_report(render_weekly(con, week, agencies, now, local, units, followed=followed), out)

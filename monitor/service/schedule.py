@@ -3,7 +3,9 @@
 Jobs (times from settings.schedule, in settings.timezone whatever the machine's zone):
 - ingest: one `monitor run` pass every `ingest_minutes` (first one at start), then alerts;
 - digest: daily at `digest_time`: alerts are checked and sent, yesterday's figures logged;
-- weekly: `weekly_day` at `weekly_time`: the weekly CSV export to `exports_dir` and the HTML report to `reports_dir`.
+- weekly: `weekly_day` at `weekly_time`: the weekly CSV export to `exports_dir`, the report as HTML and PDF to
+  `reports_dir` (a PDF that fails is logged and named in the event; the HTML stands), and a report alert that names
+  the files (the e-mail attaches the PDF).
 
 Every job has max_instances=1, coalesce=True and misfire_grace_time set explicitly. A skipped run (the previous
 one still going, or a cron-started `monitor run` holding the run lock) or a missed one is logged at WARNING and
@@ -184,7 +186,7 @@ def weekly_job(config, db: str, slot: dt.datetime | None = None) -> None:
     from monitor.outputs.alerts import process, report_alert
     from monitor.outputs.export import Week, write_weekly
     from monitor.outputs.queries import read_only_connection
-    from monitor.outputs.report import write_weekly_report
+    from monitor.outputs.report import render_weekly, save_report
     from monitor.records import Batch
 
     schedule = config.settings.schedule
@@ -195,17 +197,22 @@ def weekly_job(config, db: str, slot: dt.datetime | None = None) -> None:
     stem = Path(schedule.reports_dir) / f"monitor-weekly-{week.label}"
     try:
         paths = write_weekly(con, week, None, schedule.exports_dir, "csv", local=local)
-        report = write_weekly_report(con, week, None, stem.with_suffix(".html"), local=local,
-                                     followed=followed_ids(config.settings.follow, config.agencies),
-                                     pdf=stem.with_suffix(".pdf"))
+        page = render_weekly(con, week, None, local=local, followed=followed_ids(config.settings.follow, config.agencies))
     finally:
         con.close()
-    files = [str(p) for p in [*paths, report, stem.with_suffix(".pdf")]]
-    log.info("weekly %s: %s", week.label, ", ".join(files))
-    record_event(db, "weekly", SchedulerEvent.WRITTEN, ", ".join(files), slot)
+    reports = [save_report(page, stem.with_suffix(".html"))]
+    note = ""
+    try:
+        reports.append(save_report(page, stem.with_suffix(".pdf")))
+    except Exception as exc:  # a missing system library must not cost the HTML, the event or the alert
+        log.error("weekly %s: the PDF was not written: %s: %s", week.label, type(exc).__name__, exc)
+        note = f" (PDF not written: {type(exc).__name__}: {str(exc)[:200]})"
+    files = [str(p) for p in [*paths, *reports]]
+    log.info("weekly %s: %s%s", week.label, ", ".join(files), note)
+    record_event(db, "weekly", SchedulerEvent.WRITTEN, ", ".join(files) + note, slot)
     if config.settings.alerts.webhook_url or config.settings.alerts.smtp:
         store = open_store(config, db)
-        store.write(Batch.from_records([report_alert(week.label, files[-2:], local.now())]))
+        store.write_or_spool(Batch.from_records([report_alert(week.label, [str(p) for p in reports], local.now())]))
         log.info("alerts: %s", process(store, config.settings))
 
 
