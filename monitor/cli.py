@@ -221,7 +221,7 @@ def analyze(text: str | None = typer.Option(None, "--text", help="Text to score.
             jsonl: Path | None = typer.Option(None, "--jsonl", help='File of {"text": ..., "target": optional} lines.'),
             config: str = ConfigOption) -> None:
     """Score arbitrary text: tone, probabilities, topics, detected agencies (JSON lines)."""
-    from monitor.runner import build_analyzer, matcher, read_text_items, score_text
+    from monitor.runner import build_analyzer, matcher, read_text_items, score_texts
 
     cfg = _load(config)
     if (text is None) == (jsonl is None):
@@ -237,9 +237,9 @@ def analyze(text: str | None = typer.Option(None, "--text", help="Text to score.
     with exit_codes():
         analyzer = build_analyzer(cfg)
     agency_matcher = matcher(cfg)
-    for item in items:
-        result = score_text(analyzer, agency_matcher, str(item["text"]), item.get("target"))
-        typer.echo(json.dumps(result, ensure_ascii=False))
+    for start in range(0, len(items), 256):  # batched through the model, printed as each chunk is done
+        for result in score_texts(analyzer, agency_matcher, items[start:start + 256]):
+            typer.echo(json.dumps(result, ensure_ascii=False))
 
 
 def _day(value: str | None, default: dt.date | None = None) -> dt.date | None:

@@ -169,24 +169,34 @@ def read_text_items(jsonl: Path) -> list[dict[str, Any]]:
     return items
 
 
-def score_text(analyzer: Analyzer, matcher: AgencyMatcher, text: str, target: str | None = None) -> dict[str, Any]:
-    """`monitor analyze` output for one text: tone, probabilities, topics, agencies and (with a target) the tone
-    toward it, from the sentences that mention it (the whole text if none does)."""
+def score_texts(analyzer: Analyzer, matcher: AgencyMatcher, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`monitor analyze` output for each {"text", "target"?} item: tone, probabilities, topics, agencies and (with a
+    target) the tone toward it, from the sentences that mention it (the whole text if none does). The model runs
+    once per kind over all the items (length-sorted batches), not once per text."""
     from monitor.ingest.mentions import split_sentences
 
-    probs = analyzer.tone([text])[0]
-    found = matcher.mentions(None, text)
-    result: dict[str, Any] = {
-        "text": text, "label": analyzer.label(probs), "probabilities": analyzer.probabilities(probs),
-        "topics": [{"id": t, "score": round(s, 3)} for t, s in analyzer.topics_of([text])[0]],
-        "agencies": [m.agency_id for m in found], "model_version": analyzer.version}
-    if target:
-        mention = next((m for m in found if m.agency_id == target), None)
-        sentences = mention.sentences if mention and mention.sentences else split_sentences(text) or [text]
-        target_probs = analyzer.aggregate(analyzer.tone_toward(sentences, [target] * len(sentences)))
-        result["target"] = {"agency_id": target, "label": analyzer.label(target_probs),
-                            "probabilities": analyzer.probabilities(target_probs), "sentences": len(sentences)}
-    return result
+    texts = [str(item["text"]) for item in items]
+    tones = analyzer.tone(texts)
+    topics = analyzer.topics_of(texts)
+    results, asks = [], []  # asks: (result index, target, first sentence row, sentence count)
+    sentences: list[str] = []
+    for index, (text, probs, found_topics) in enumerate(zip(texts, tones, topics, strict=True)):
+        found = matcher.mentions(None, text)
+        results.append({"text": text, "label": analyzer.label(probs), "probabilities": analyzer.probabilities(probs),
+                        "topics": [{"id": t, "score": round(s, 3)} for t, s in found_topics],
+                        "agencies": [m.agency_id for m in found], "model_version": analyzer.version})
+        target = items[index].get("target")
+        if target:
+            mention = next((m for m in found if m.agency_id == target), None)
+            chosen = mention.sentences if mention and mention.sentences else split_sentences(text) or [text]
+            asks.append((index, target, len(sentences), len(chosen)))
+            sentences += chosen
+    toward = analyzer.tone_toward(sentences, [t for _, t, _, n in asks for _ in range(n)]) if sentences else None
+    for index, target, first, count in asks:
+        probs = analyzer.aggregate(toward[first:first + count])
+        results[index]["target"] = {"agency_id": target, "label": analyzer.label(probs),
+                                    "probabilities": analyzer.probabilities(probs), "sentences": count}
+    return results
 
 
 def summary_lines(summary: RunSummary) -> list[tuple[str, bool]]:

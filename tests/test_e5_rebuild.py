@@ -218,3 +218,31 @@ def test_models_train_kind_tone_e5_end_to_end_on_tiny_data(tmp_path):
     assert "test-news: n=" in result.output
     assert "real-news corpus not used" in result.output  # said, not silently skipped
     assert (tmp_path / "models" / "cache" / "tone-tiny" / "best.pt").exists()  # the checkpoint stays out of models/
+
+
+def test_the_auto_runtime_looks_for_a_gpu_driver_before_importing_torch(monkeypatch, tmp_path):
+    from monitor.analysis import tone_serve
+
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    monkeypatch.setattr(tone_serve, "GPU_DRIVER_PATHS", (str(tmp_path / "nvidiactl"),))
+    assert not tone_serve.gpu_driver_visible()
+    (tmp_path / "nvidiactl").touch()
+    assert tone_serve.gpu_driver_visible()
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")  # GPUs hidden on purpose
+    assert not tone_serve.gpu_driver_visible()
+
+
+@pytest.mark.slow
+def test_the_shipped_model_loads_on_the_cpu_without_importing_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys; from pathlib import Path; from monitor.analysis.tone_serve import load_tone_model, gpu_driver_visible; "
+            "model = load_tone_model(Path('models/tone-e5')); "
+            "print(type(model).__name__, 'torch' in sys.modules, gpu_driver_visible())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=Path(__file__).resolve().parent.parent).stdout.split()
+    if out[2] == "False":  # a CPU-only machine, as CI's
+        assert out[:2] == ["OnnxTone", "False"]
+    else:
+        assert out[0] in ("OnnxTone", "TorchTone")

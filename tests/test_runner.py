@@ -1,5 +1,8 @@
 """The composition root's small helpers (monitor/runner.py); runs themselves are tested in test_pipeline and test_cli."""
 
+from pathlib import Path
+
+import numpy as np
 import pytest
 
 from monitor.runner import read_text_items
@@ -16,3 +19,52 @@ def test_text_items_are_read_and_a_bad_line_is_named(tmp_path):
     bad.write_text('{"text": "ok"}\nnot json\n', encoding="utf-8")
     with pytest.raises(ValueError, match=r"bad.jsonl:2:"):
         read_text_items(bad)
+
+
+class FakeAnalyzer:
+    """Deterministic per text (the real int8 model's figures also move with the batch: see docs/performance.md)."""
+
+    version = "fake"
+    classes = ("negative", "neutral", "positive")
+
+    @staticmethod
+    def _row(text: str, target: str | None = None) -> np.ndarray:
+        seed = sum(map(ord, text + (target or ""))) % 97
+        row = np.array([seed % 7 + 1, seed % 5 + 1, seed % 3 + 1], dtype=float)
+        return row / row.sum()
+
+    def tone(self, texts):
+        return np.array([self._row(t) for t in texts])
+
+    def tone_toward(self, texts, targets):
+        return np.array([self._row(t, g) for t, g in zip(texts, targets, strict=True)]).reshape(len(texts), 3)
+
+    def topics_of(self, texts):
+        return [[("cuaca", 0.9)] if "hujan" in t else [] for t in texts]
+
+    def label(self, probs):
+        return self.classes[int(np.argmax(probs))]
+
+    def probabilities(self, probs):
+        return {c: round(float(p), 4) for c, p in zip(self.classes, probs, strict=True)}
+
+    def aggregate(self, probs):
+        return probs.mean(axis=0)
+
+
+def test_texts_scored_together_equal_texts_scored_one_by_one():
+    from monitor.config import load_config
+    from monitor.runner import matcher, score_texts
+
+    agency_matcher = matcher(load_config(Path(__file__).resolve().parent.parent / "feeds.yaml"))
+    items = [{"text": "BMKG memprakirakan hujan lebat di Jawa Barat hingga akhir pekan."},
+             {"text": "Warga mengeluhkan pelayanan Kemenkes yang lambat. Kemenkes berjanji memperbaikinya.",
+              "target": "kemenkes"},
+             {"text": "KPK menahan tersangka suap proyek jalan.", "target": "kpk"},
+             {"text": "Tidak ada instansi di sini. Hanya cuaca cerah.", "target": "bnpb"}]
+    together = score_texts(FakeAnalyzer(), agency_matcher, items)
+    assert together == [score_texts(FakeAnalyzer(), agency_matcher, [item])[0] for item in items]
+    assert [r["agencies"] for r in together] == [["bmkg"], ["kemenkes"], ["kpk"], []]
+    assert together[0]["topics"] == [{"id": "cuaca", "score": 0.9}] and "target" not in together[0]
+    # the mention sentences of the target, or the whole text's sentences when it is not mentioned
+    assert [r.get("target", {}).get("sentences") for r in together] == [None, 2, 1, 2]

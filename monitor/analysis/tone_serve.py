@@ -119,15 +119,27 @@ class TorchTone(_ToneBase):
             return torch.softmax(logits.float(), dim=-1).cpu().numpy()
 
 
-def load_tone_model(model_dir: Path, runtime: str = "auto", device: str = "auto", batch_size: int = 32):
-    """``onnx``, ``torch``, or ``auto``: torch on a GPU when torch sees one, else ONNX Runtime."""
-    if runtime == "auto":
-        try:
-            import torch
+GPU_DRIVER_PATHS = ("/dev/nvidiactl", "/proc/driver/nvidia", "/dev/kfd")  # NVIDIA, and AMD ROCm
 
-            runtime = "torch" if device != "cpu" and torch.cuda.is_available() else "onnx"
-        except ImportError:
-            runtime = "onnx"
+
+def gpu_driver_visible() -> bool:
+    """Whether a GPU driver is visible to this process (its device files), without importing torch: on a CPU-only
+    machine the import alone costs ~1.7 s (`python -X importtime`) and is not worth paying to learn "no GPU"."""
+    return os.environ.get("CUDA_VISIBLE_DEVICES") != "" and any(os.path.exists(p) for p in GPU_DRIVER_PATHS)
+
+
+def load_tone_model(model_dir: Path, runtime: str = "auto", device: str = "auto", batch_size: int = 32):
+    """``onnx``, ``torch``, or ``auto``: torch on a GPU when a GPU driver is visible and torch sees the GPU, else
+    ONNX Runtime (torch is not imported at all then)."""
+    if runtime == "auto":
+        runtime = "onnx"
+        if device != "cpu" and gpu_driver_visible():
+            try:
+                import torch
+
+                runtime = "torch" if torch.cuda.is_available() else "onnx"
+            except ImportError:
+                pass
     if runtime == "torch":
         return TorchTone(model_dir, batch_size=batch_size, device=device)
     return OnnxTone(model_dir, batch_size=batch_size)
