@@ -167,3 +167,21 @@ def test_a_blocked_outlet_switches_to_its_fallback_and_back_across_runs(server, 
     clock.advance(hours=2)
     run(server, tmp_path, feeds, clock=clock)
     assert server.hits("/stand-in/search") == 2 and server.hits("/warta/rss.xml") == 5  # own feed only again
+
+
+def test_feeds_switched_to_the_same_fallback_share_one_fetch_per_run(server, tmp_path):
+    server.routes["/warta/a.xml"] = Reply(403, CLOUDFLARE, {"Content-Type": "text/html"})
+    server.routes["/warta/b.xml"] = Reply(403, CLOUDFLARE, {"Content-Type": "text/html"})
+    server.routes["/stand-in/search"] = Reply(200, rss([
+        {"title": "KPK Tahan Kepala Dinas", "link": f"{server.base}/warta/kpk", "date": "Mon, 30 Nov 2026 08:00:00 WIB"}]), RSS)
+    server.routes["/warta/kpk"] = Reply(200, article_html("KPK Tahan Kepala Dinas", PARAGRAPHS["korupsi"]).encode(), HTML)
+    feeds = [{"name": name, "url": f"{server.base}/warta/{name}.xml", "outlet": "Warta",
+              "fallback": f"{server.base}/stand-in/search"} for name in ("a", "b")]
+    clock = Clock(NOW)
+    for _ in range(3):
+        run(server, tmp_path, feeds, clock=clock)
+        clock.advance(hours=5)
+    run(server, tmp_path, feeds, clock=clock)
+    assert server.hits("/stand-in/search") == 1  # one search for the two sections
+    assert rows(tmp_path, "SELECT feed_id, outlet FROM entry_sources ORDER BY feed_id") == [("a", "Warta"), ("b", "Warta")]
+    assert rows(tmp_path, "SELECT count(*) FROM feed_fetches WHERE reason LIKE 'via fallback%'") == [(2,)]

@@ -22,6 +22,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import partial
 from urllib.parse import quote
@@ -91,6 +94,29 @@ def fallback_url(feed: FeedConfig) -> str | None:
                               edition=EDITIONS.get(feed.language, EDITIONS["id"]))
 
 
+class OncePerRun:
+    """Fetches that several feeds share in one run (feeds of one outlet switched to the same automatic fallback):
+    the first caller of a key computes it, later callers wait for that result instead of asking again."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._futures: dict[str, Future] = {}
+
+    def get(self, key: str, compute: Callable[[], FeedOutcome]) -> FeedOutcome:
+        with self._lock:
+            future = self._futures.get(key)
+            owner = future is None
+            if future is None:
+                future = self._futures[key] = Future()
+        if owner:
+            try:
+                future.set_result(compute())
+            except BaseException as exc:  # the waiting callers see the same error
+                future.set_exception(exc)
+                raise
+        return future.result()
+
+
 @dataclass
 class FeedRound:
     """One run's fetches of one feed: `main` is the own feed, or the fallback while the outlet is switched
@@ -107,16 +133,19 @@ class FeedRound:
 
 def fetch_round(client: httpx.Client, policy: FetchPolicy, limiter: HostLimiter, feed: FeedConfig,
                 state: FeedRow | None, now: dt.datetime, *, max_items: int, local: LocalTime | None = None,
-                sitemap_rules: SitemapRules | None = None) -> FeedRound:
-    """Fetch what this run reads of `feed` (never raises for a bad feed)."""
+                sitemap_rules: SitemapRules | None = None, shared: OncePerRun | None = None) -> FeedRound:
+    """Fetch what this run reads of `feed` (never raises for a bad feed). A fallback URL that another feed of the
+    run reads too is fetched once (`shared`)."""
     switched_url = fallback_url(feed) if state is not None and state.fallback_since is not None else None
     own = partial(fetch_feed, max_items=max_items, local=local, sitemap_rules=sitemap_rules)
     if switched_url is None:
         return FeedRound(feed, own(client, policy, limiter, feed, state, now))
     # The fallback is fetched without the own feed's validators; its items are credited to the outlet.
     source = feed.model_copy(update={"url": switched_url, "kind": "sitemap" if is_sitemap_url(switched_url) else "google_news"})
-    main = fetch_feed(client, policy, limiter, source, None, now, max_items=max_items, local=local)
-    main.feed, main.via_fallback = feed, True
+    fetch_fallback = partial(fetch_feed, client, policy, limiter, source, None, now, max_items=max_items, local=local,
+                             sitemap_rules=sitemap_rules)
+    main = (shared or OncePerRun()).get(switched_url, fetch_fallback)
+    main = dataclasses.replace(main, feed=feed, via_fallback=True)  # a copy per feed: the outcome may be shared
     probe = None
     if state is not None and (state.probe_at is None or state.probe_at <= now):
         probe = own(client, policy, limiter, feed, state, now)

@@ -31,7 +31,7 @@ from monitor.db.store import Store, dict_rows, scalar, write_batch
 from monitor.errors import DatabaseLockedError, HostHeldError, RateLimitedError
 from monitor.ingest.dedupe import Headline, StoryIndex, headline_keys, signature
 from monitor.ingest.extract import ExtractedPage, ExtractionSandbox, merge_pages, parse_page_date
-from monitor.ingest.fallback import FeedRound, fetch_round, settle_round
+from monitor.ingest.fallback import FeedRound, OncePerRun, fetch_round, settle_round
 from monitor.ingest.feed_state import FeedOutcome, FeedSchedule, feed_entries
 from monitor.ingest.fetch import FetchPolicy, HostLimiter
 from monitor.ingest.gnews import ARTICLE_ID, GoogleFormatError, decode_links, google_id_of, needs_decoding
@@ -369,10 +369,12 @@ def _ingest(ctx: RunContext, states: dict[str, FeedRow], summary: RunSummary) ->
     summary.feeds_due = len(due)
     outcomes: list[FeedRound] = []
     policy = ctx.policy
+    shared = OncePerRun()
     with summary.timed("feeds"), ThreadPoolExecutor(max_workers=settings.fetch_workers) as pool:
         futures = [pool.submit(contextvars.copy_context().run, fetch_round, ctx.client, policy, ctx.limiter, feed,
                                states.get(feed.name), now, max_items=settings.max_items_per_feed, local=ctx.local_time,
-                               sitemap_rules=SitemapRules(settings.sitemap_first_days, settings.max_sitemap_children))
+                               sitemap_rules=SitemapRules(settings.sitemap_first_days, settings.max_sitemap_children),
+                               shared=shared)
                    for feed in due]
         for done, future in enumerate(futures, 1):
             outcomes.append(future.result())
