@@ -161,6 +161,8 @@ def feeds_check(config: str = ConfigOption,
                 only: list[str] | None = typer.Option(None, "--feed", help="Only these feed names.")) -> None:
     """Validate feeds.yaml and, with --fetch, probe each feed once (nothing is written)."""
     cfg = _load(config)
+    if unknown := sorted(set(only or []) - {f.name for f in cfg.feeds}):
+        raise fail(EXIT_CONFIG, f"{config}: no feed named {', '.join(unknown)}")
     typer.echo(f"{config}: valid: {config_summary(cfg)}")
     if not fetch:
         return

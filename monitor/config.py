@@ -191,8 +191,8 @@ class FeedConfig(_Strict):
             return value.strip().lower()
         try:
             return validate_http_url(value)
-        except ValueError as exc:
-            raise ValueError(f"expected auto, none or an http(s) URL ({exc})") from None
+        except ValueError:
+            raise ValueError(f"expected auto, none or an http(s) URL, got {value!r}") from None
 
 
 class FormerName(_Strict):

@@ -212,6 +212,10 @@ def summary_lines(summary: RunSummary) -> list[tuple[str, bool]]:
         (f"  elapsed: {summary.elapsed_s:.1f}s (" + (", ".join(f"{k} {v:.1f}s" for k, v in stages) or "nothing to do")
          + ")", False)]
     lines += [(f"  feed failed: {name}: {reason}", False) for name, reason in summary.feed_failures[:20]]
+    if len(summary.feed_failures) > 20:
+        lines.append((f"  … and {len(summary.feed_failures) - 20} more feeds failed (monitor status lists them all)", False))
+    if summary.feeds_due and summary.feeds_failed == summary.feeds_due:
+        lines.append(("  no feed could be read: check this machine's network (monitor demo runs offline)", True))
     if summary.spooled_batches:
         lines.append((f"  database locked: {summary.spooled_batches} batch(es) spooled, written on the next run", False))
     if summary.error:

@@ -79,7 +79,7 @@ def test_fallback_values_read_as_an_operator_writes_them():
              for n, value in enumerate([False, True, "Auto", " none ", "https://x.example/sitemap-news.xml"])]
     assert [f.fallback for f in make_config(feeds).feeds] == ["none", "auto", "auto", "none",
                                                               "https://x.example/sitemap-news.xml"]
-    with pytest.raises(ConfigError, match=r"fallback: Value error, expected auto, none or an http\(s\) URL"):
+    with pytest.raises(ConfigError, match=r"fallback: Value error, expected auto, none or an http\(s\) URL, got 'sometimes'"):
         make_config([{"name": "f", "url": "https://x.example/rss", "outlet": "X", "fallback": "sometimes"}])
 
 

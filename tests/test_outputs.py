@@ -197,9 +197,10 @@ def test_report_without_followed_agencies_says_how_to_get_sections(con, tmp_path
     assert "class='agency'" not in page and "settings.follow" in page and "id='peringkat'" in page
 
 
-def test_pdf_has_the_ranked_table_first_links_and_inert_titles(con, tmp_path):
+def test_pdf_has_the_ranked_table_first_links_and_inert_titles(con, tmp_path, caplog):
     from pypdf import PdfReader
 
+    caplog.set_level("WARNING", logger="weasyprint")
     write_weekly_report(con, W48, None, tmp_path / "laporan.pdf", followed=["polri"])
     reader = PdfReader(tmp_path / "laporan.pdf")
     first = reader.pages[0].extract_text()
@@ -208,6 +209,7 @@ def test_pdf_has_the_ranked_table_first_links_and_inert_titles(con, tmp_path):
     assert '=HYPERLINK("http://evil.example.com","klik")' in first  # shown as text
     links = {a.get_object()["/A"]["/URI"] for page in reader.pages for a in page.get("/Annots", [])}
     assert "https://contoh.test/k1" in links and not any("evil" in link for link in links)
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("weasyprint")] == []  # no noise in the logs
 
 
 def test_report_figures_hold_on_awkward_data(tmp_path):

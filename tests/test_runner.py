@@ -68,3 +68,15 @@ def test_texts_scored_together_equal_texts_scored_one_by_one():
     assert together[0]["topics"] == [{"id": "cuaca", "score": 0.9}] and "target" not in together[0]
     # the mention sentences of the target, or the whole text's sentences when it is not mentioned
     assert [r.get("target", {}).get("sentences") for r in together] == [None, 2, 1, 2]
+
+
+def test_the_run_summary_counts_the_failures_it_does_not_list_and_says_when_nothing_was_read():
+    from monitor.ingest.pipeline import RunSummary
+    from monitor.runner import summary_lines
+
+    summary = RunSummary(run_id="r", feeds_due=25, feeds_failed=25,
+                         feed_failures=[(f"f{n}", "cannot resolve host") for n in range(25)])
+    lines = summary_lines(summary)
+    assert ("  … and 5 more feeds failed (monitor status lists them all)", False) in lines
+    assert lines[-1] == ("  no feed could be read: check this machine's network (monitor demo runs offline)", True)
+    assert not any("no feed could be read" in line for line, _ in summary_lines(RunSummary(run_id="r", feeds_due=2, feeds_failed=1)))

@@ -43,9 +43,11 @@ th{font-size:.8rem;color:#556}.spark-cell{width:76px}svg.spark{display:block;mar
 ol{padding-left:20px;margin:4px 0}li{margin:6px 0;overflow-wrap:anywhere}a{color:#0b57d0}.muted{color:#5f6672;font-size:.85rem}
 .kpi{display:flex;flex-wrap:wrap;gap:6px}.kpi div{background:#eef1f5;border-radius:6px;padding:5px 9px}
 .spike{background:#fde7e7;border-radius:6px;padding:6px 10px}.star{color:#8a5a00}
-@media screen and (max-width:480px){.narrow-hide{display:none}th:first-child,td:first-child{width:42%}.spark-cell{width:52px}}
 @page{size:A4;margin:14mm}@media print{body{background:#fff;padding:0}section{box-shadow:none;border:1px solid #dde}
 section.agency{break-before:page}tr,li{break-inside:avoid}}"""
+# Phones only; left out of the PDF, whose renderer (WeasyPrint) warns on media queries with features.
+NARROW_CSS = ("<style>@media screen and (max-width:480px){.narrow-hide{display:none}"
+              "th:first-child,td:first-child{width:42%}.spark-cell{width:52px}}</style>")
 
 
 def _t(value: str | None) -> str:
@@ -234,7 +236,7 @@ def render_weekly(con, week: Week, agencies: list[str] | None, now: dt.datetime 
     daily = _daily(con, sorted(set(ranked_ids) | set(detailed)), start, week.end, units)
     parts = ["<!doctype html><html lang='id'><head><meta charset='utf-8'>"
              "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-             f"<title>Laporan mingguan {html.escape(week.label)}</title><style>{CSS}</style></head><body><main>",
+             f"<title>Laporan mingguan {html.escape(week.label)}</title><style>{CSS}</style>{NARROW_CSS}</head><body><main>",
              f"<h1>Laporan pemberitaan mingguan {html.escape(week.label)}</h1>",
              f"<p class='muted'>{week.start:%d/%m/%Y} – {week.end - dt.timedelta(days=1):%d/%m/%Y} ({local.label}). "
              f"Dibuat {generated:%d/%m/%Y %H:%M} {local.label} oleh monitor.</p>"]
@@ -282,7 +284,7 @@ def save_report(page: str, path: str | Path) -> Path:
         from weasyprint import HTML
         from weasyprint.urls import URLFetcher
 
-        HTML(string=page, url_fetcher=URLFetcher(allowed_protocols={"data"})).write_pdf(path)
+        HTML(string=page.replace(NARROW_CSS, ""), url_fetcher=URLFetcher(allowed_protocols={"data"})).write_pdf(path)
     else:
         path.write_text(page, encoding="utf-8")
     return path
