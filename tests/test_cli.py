@@ -173,6 +173,17 @@ def test_demo_runs_offline():
     assert "Article tone and topics:" in result.stdout
 
 
+@pytest.mark.slow
+def test_the_demo_run_again_on_its_database_adds_nothing(tmp_path):
+    db = tmp_path / "demo.duckdb"
+    first = cli("demo", "--db", str(db), timeout=180)
+    articles = table(db, "SELECT count(*) FROM articles")
+    again = cli("demo", "--db", str(db), timeout=180)
+    assert first.returncode == 0 and again.returncode == 0, again.stderr
+    if "is taken" not in again.stdout:  # another program holds the demo port: the warning says what happens
+        assert table(db, "SELECT count(*) FROM articles") == articles and "0 new articles" in again.stdout
+
+
 def snapshot(db):
     return (table(db, "SELECT article_id, title, status, cluster_id, same_text_as, published_at FROM articles ORDER BY 1"),
             table(db, "SELECT article_id, agency_id, mention_count, in_title, in_lead, sentences FROM mentions ORDER BY 1, 2"),

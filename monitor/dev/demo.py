@@ -13,6 +13,9 @@ from monitor.dev.localserver import LocalServer, Reply
 from monitor.statuses import RunStatus
 
 EXIT_OK = 0
+# The sample's URLs carry the port: the same port on every run lets `--db FILE` be run again without the same
+# articles counting twice (any free port when it is taken, with a warning).
+DEMO_PORT = 8765
 
 
 def _page(article: dict, outlet: str) -> bytes:
@@ -83,7 +86,10 @@ def run_demo(db: str | None, workers: int = 1, echo=print, config_path: str | No
 
     tmp = tempfile.TemporaryDirectory(prefix="monitor-demo-")
     db = db or str(Path(tmp.name) / "demo.duckdb")
-    with LocalServer() as server:
+    with LocalServer(port=DEMO_PORT) as server:
+        if server.port != DEMO_PORT and Path(db).exists():
+            echo(f"warning: port {DEMO_PORT} is taken, so the sample's URLs differ from earlier demo runs: "
+                 f"its articles count again in {db}")
         routes, feeds = sample_routes(server.base)
         server.routes.update(routes)
         config = demo_config(config_path, feeds)

@@ -37,7 +37,8 @@ class RequestInfo:
 class LocalServer:
     """Serve `routes` on 127.0.0.1:<free port> in a thread. Use as a context manager."""
 
-    def __init__(self, routes: dict[str, Route] | None = None):
+    def __init__(self, routes: dict[str, Route] | None = None, port: int = 0):
+        """`port`: the port to listen on if it is free, else any free one (0: any)."""
         self.routes: dict[str, Route] = dict(routes or {})
         self.requests: list[RequestInfo] = []
         self._counts: dict[str, int] = {}
@@ -89,7 +90,10 @@ class LocalServer:
             def handle_error(self, request, client_address):  # a client that hung up on purpose (size caps, timeouts)
                 pass
 
-        self._httpd = Server(("127.0.0.1", 0), Handler)
+        try:
+            self._httpd = Server(("127.0.0.1", port), Handler)
+        except OSError:  # taken: any free port
+            self._httpd = Server(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
         self.base = f"http://127.0.0.1:{self.port}"
