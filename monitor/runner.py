@@ -191,7 +191,9 @@ def score_texts(analyzer: Analyzer, matcher: AgencyMatcher, items: list[dict[str
             chosen = mention.sentences if mention and mention.sentences else split_sentences(text) or [text]
             asks.append((index, target, len(sentences), len(chosen)))
             sentences += chosen
-    toward = analyzer.tone_toward(sentences, [t for _, t, _, n in asks for _ in range(n)]) if sentences else None
+    if not asks:
+        return results
+    toward = analyzer.tone_toward(sentences, [t for _, t, _, n in asks for _ in range(n)])  # every ask has a sentence
     for index, target, first, count in asks:
         probs = analyzer.aggregate(toward[first:first + count])
         results[index]["target"] = {"agency_id": target, "label": analyzer.label(probs),

