@@ -233,7 +233,7 @@ def test_unreadable_dates_and_urls_are_unknown_not_errors():
 
 
 def test_the_site_of_a_url_is_its_registrable_domain():
-    from monitor.ingest.sitemap_source import registrable_domain
+    from monitor.ingest.urls import registrable_domain
 
     assert registrable_domain("https://news.detik.com/x") == "detik.com"
     assert registrable_domain("https://jogja.antaranews.com/rss") == "antaranews.com"

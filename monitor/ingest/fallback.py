@@ -34,8 +34,9 @@ import httpx
 from monitor.config import FeedConfig, Settings
 from monitor.ingest.feed_state import FeedOutcome, FeedSchedule, advance_feed_state, fetch_feed
 from monitor.ingest.fetch import FetchPolicy, HostLimiter
-from monitor.ingest.sitemap_source import SitemapRules, registrable_domain
+from monitor.ingest.sitemap_source import SitemapRules
 from monitor.ingest.sitemaps import is_sitemap_url
+from monitor.ingest.urls import registrable_domain
 from monitor.localtime import LocalTime
 from monitor.records import FeedFetchRow, FeedRow, FeedSwitchRow
 from monitor.statuses import FeedStatus

@@ -188,7 +188,7 @@ def feed_batch(rounds: list[FeedRound], states: dict[str, FeedRow], ctx: RunCont
             entries, sources = feed_entries(outcome, now)
             batch.add(*entries, *sources)
         summary.count_feed(fetched.main if fetched.probe is None or fetched.probe.failed else fetched.probe)
-        batch.extend(host_holds([(o.url, o.error) for o in fetched.outcomes], now, ctx.limiter))
+    batch.extend(host_holds([(o.url, o.error) for r in rounds for o in r.outcomes], now, ctx.limiter))
     return batch
 
 

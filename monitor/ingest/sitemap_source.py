@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -33,7 +32,7 @@ from monitor.ingest.dates import parse_date
 from monitor.ingest.feeds import Entry, ParsedFeed
 from monitor.ingest.fetch import FetchPolicy, FetchResult, HostLimiter, polite_fetch
 from monitor.ingest.sitemaps import Sitemap, SitemapUrl, newest_children, parse_sitemap
-from monitor.ingest.urls import clean_url, url_key
+from monitor.ingest.urls import clean_url, registrable_domain, url_key
 from monitor.localtime import LocalTime
 from monitor.statuses import DateStatus
 
@@ -63,9 +62,9 @@ def read_sitemap(client: httpx.Client, policy: FetchPolicy, limiter: HostLimiter
     if root.kind == "index":
         documents = []
         children = [c for c in root.children if _same_site(c.loc, site, parsed)]
-        chosen = newest_children(Sitemap("index", children=children), cutoff, rules.max_children)
-        over = len(newest_children(Sitemap("index", children=children), cutoff, len(children))) - len(chosen)
-        if over:
+        changed = newest_children(Sitemap("index", children=children), cutoff, len(children))
+        chosen, over = changed[: rules.max_children], len(changed) - rules.max_children
+        if over > 0:
             parsed.skipped.append((result.final_url, f"{over} changed child sitemaps over max_sitemap_children "
                                                      "not read this time"))
         for child in chosen:
@@ -96,24 +95,6 @@ def read_sitemap(client: httpx.Client, policy: FetchPolicy, limiter: HostLimiter
 
 NO_DATE = "no publication_date or lastmod: cannot tell a new page from an old one"
 PROTOCOL_MAX_URLS = 50_000  # a sitemap file holds at most 50,000 URLs (sitemaps.org)
-# Second-level labels under a country code that are not a site of their own: co.id, go.id, ac.id, or.id, co.uk …
-_SECOND_LEVEL = {"co", "go", "ac", "or", "web", "my", "sch", "net", "com", "org", "mil", "gov", "edu", "ponpes", "desa"}
-
-
-def registrable_domain(url: str) -> str:
-    """"news.detik.com" → "detik.com", "jogja.antaranews.com" → "antaranews.com", "x.kompas.co.id" → "kompas.co.id".
-    A small rule (two labels, three under a country code's second-level label), not the Public Suffix List."""
-    try:
-        host = urlsplit(url).hostname or ""
-    except ValueError:
-        return ""
-    if host.replace(".", "").isdigit() or ":" in host:
-        return host  # an IP address is its own site
-    labels = host.split(".")
-    keep = 3 if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _SECOND_LEVEL else 2
-    return ".".join(labels[-keep:])
-
-
 def _same_site(loc: str, site: str, parsed: ParsedFeed) -> bool:
     if registrable_domain(loc) == site:
         return True

@@ -93,3 +93,21 @@ def decode_google_news_link(url: str) -> str | None:
     # The protobuf may glue a length byte or a second field after the URL; cut at the first non-URL byte.
     candidate = _re.split(r"[\x00-\x20\"<>\\^`{|}]", candidate)[0]
     return candidate if host_of(candidate) and host_of(candidate) not in GOOGLE_NEWS_HOSTS else None
+
+
+# Second-level labels under a country code that are not a site of their own: co.id, go.id, ac.id, or.id, co.uk …
+_SECOND_LEVEL = {"co", "go", "ac", "or", "web", "my", "sch", "net", "com", "org", "mil", "gov", "edu", "ponpes", "desa"}
+
+
+def registrable_domain(url: str) -> str:
+    """"news.detik.com" → "detik.com", "jogja.antaranews.com" → "antaranews.com", "x.kompas.co.id" → "kompas.co.id".
+    A small rule (two labels, three under a country code's second-level label), not the Public Suffix List."""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+    if host.replace(".", "").isdigit() or ":" in host:
+        return host  # an IP address is its own site
+    labels = host.split(".")
+    keep = 3 if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _SECOND_LEVEL else 2
+    return ".".join(labels[-keep:])
