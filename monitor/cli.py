@@ -401,12 +401,17 @@ def query(name: str = typer.Argument(..., help="daily, share-of-voice, topics, o
     today = _local_time(config).today()
     first = _day(since, today - dt.timedelta(days=28))
     last = _day(until, today + dt.timedelta(days=1))
+    from monitor.db.corrections import counts
+
     con = _open_read_only(db)
     try:
         columns, rows = run_named(con, name, agency, first, last, units)  # type: ignore[arg-type]
+        corrected = counts(con, first, last, [agency] if agency else None)  # type: ignore[arg-type]
     finally:
         con.close()
     _print_rows(columns, rows, format)
+    if corrected.total:
+        typer.echo(corrected.sentence(), err=True)
 
 
 @app.command()

@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 from monitor.statuses import (
     AlertKind,
     ArticleStatus,
+    CorrectionKind,
     DateSource,
     DateStatus,
     EntryState,
@@ -247,6 +248,28 @@ class MentionToneRow:
     p_positive: float | None = None
     sentences_scored: int = 0
     analyzed_at: dt.datetime | None = None
+    # per mention sentence (mentions.sentences, in order): the model's tone and probabilities before aggregation
+    sentence_tones: list[str] = field(default_factory=list)
+    sentence_p_negative: list[float] = field(default_factory=list)
+    sentence_p_positive: list[float] = field(default_factory=list)
+
+
+@dataclass
+class CorrectionRow:
+    """corrections: an analyst's correction (never replaced: the newest per article, agency and kind applies)."""
+
+    table: ClassVar[str] = "corrections"
+    key: ClassVar[tuple[str, ...]] = ("correction_id",)
+    on_conflict: ClassVar[str] = "nothing"
+    correction_id: str
+    article_id: str
+    agency_id: str | None = None  # NULL for kind 'article'
+    kind: CorrectionKind | None = None
+    previous_value: str | None = None
+    new_value: str | None = None
+    note: str | None = None
+    user_name: str | None = None
+    created_at: dt.datetime | None = None
 
 
 @dataclass
@@ -338,7 +361,7 @@ Record = (FeedRow | FeedFetchRow | EntryRow | EntryUpdate | EntrySourceRow | Art
 RECORD_TYPES: tuple[type[Any], ...] = (
     FeedRow, FeedFetchRow, EntryRow, EntryUpdate, EntrySourceRow, ArticleRow, MentionRow, AgencyRow,
     ArticleAnalysisRow, MentionToneRow, RunRow, AlertRow, AlertUpdate, SchedulerEventRow, HostHoldRow, GoogleLinkRow,
-    FeedSwitchRow,
+    FeedSwitchRow, CorrectionRow,
 )
 # Full-row records, one per table (the updates above are partial rows of these tables).
 TABLE_RECORDS: dict[str, type[Any]] = {cls.table: cls for cls in RECORD_TYPES if cls not in (EntryUpdate, AlertUpdate)}

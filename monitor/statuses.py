@@ -106,6 +106,14 @@ class AlertKind(StrEnum):
     REPORT = "report"  # the weekly report was written (its files attached or linked)
 
 
+class CorrectionKind(StrEnum):
+    """corrections.kind: what an analyst corrected (monitor/db/corrections.py lists each kind's values)."""
+
+    TONE = "tone"        # the tone toward an agency: negative, neutral or positive
+    MENTION = "mention"  # the mention itself: wrong (not that agency) or right (undoes wrong)
+    ARTICLE = "article"  # the whole article: irrelevant (left out of every figure) or relevant (undoes it)
+
+
 # (table, column) -> the enum its values come from; the schema's CHECK constraints and the docs follow this map.
 CHECKED_COLUMNS: dict[tuple[str, str], type[StrEnum]] = {
     ("feeds", "last_status"): FeedStatus,
@@ -119,6 +127,7 @@ CHECKED_COLUMNS: dict[tuple[str, str], type[StrEnum]] = {
     ("mention_tone", "tone"): Tone,
     ("scheduler_events", "event"): SchedulerEvent,
     ("alerts", "kind"): AlertKind,
+    ("corrections", "kind"): CorrectionKind,
 }
 
 

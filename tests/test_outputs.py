@@ -159,7 +159,8 @@ def test_empty_week_gives_valid_files_not_a_crash(con, tmp_path):
     summary, stories = write_weekly(con, empty, None, tmp_path, "csv")
     assert summary.read_text(encoding="utf-8-sig").splitlines() == ['"' + '","'.join(
         ["agency_id", "agency_name", "mentions", "stories", "positive", "neutral", "negative", "net_tone",
-         "mentions_previous_week", "mentions_change", "net_tone_previous_week", "net_tone_change", "top_topics", "spike_days"]) + '"']
+         "mentions_previous_week", "mentions_change", "net_tone_previous_week", "net_tone_change", "top_topics", "spike_days",
+         "tones_corrected", "mentions_removed_by_analysts"]) + '"']
     report = write_weekly_report(con, empty, None, tmp_path / "kosong.html")
     assert "Tidak ada pemberitaan" in report.read_text(encoding="utf-8")
 

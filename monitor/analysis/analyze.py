@@ -192,12 +192,16 @@ def analysis_rows(analyzer: Analyzer, articles: list[ArticleRow], mentions: list
     probs_all = analyzer.tone_toward(flat, [mention.agency_id for mention, sentences in jobs for _ in sentences])
     position = 0
     for mention, sentences in jobs:
-        probs = analyzer.aggregate(probs_all[position : position + len(sentences)])
+        each = probs_all[position : position + len(sentences)]
+        probs = analyzer.aggregate(each)
         position += len(sentences)
+        per_sentence = [analyzer.probability_columns(p) for p in each]
         out.add(MentionToneRow(article_id=mention.article_id, agency_id=mention.agency_id,
                                model_version=analyzer.version, tone=analyzer.label(probs),
                                **analyzer.probability_columns(probs), sentences_scored=len(sentences),
-                               analyzed_at=now))
+                               analyzed_at=now, sentence_tones=[analyzer.label(p) for p in each],
+                               sentence_p_negative=[round(c["p_negative"], 4) for c in per_sentence],
+                               sentence_p_positive=[round(c["p_positive"], 4) for c in per_sentence]))
     return out
 
 

@@ -182,6 +182,7 @@ def migrate(con: duckdb.DuckDBPyConnection, local_time: LocalTime | None = None)
     if current > SCHEMA_VERSION:
         raise RuntimeError(f"database schema v{current} is newer than this monitor (v{SCHEMA_VERSION}); upgrade monitor")
     later_views = [m.version for m in MIGRATIONS if "-- @views" in m.sql]
+    later_checks = [m.version for m in MIGRATIONS if "-- @status_checks" in m.sql]
     for migration in MIGRATIONS[current:]:
         con.execute("BEGIN TRANSACTION")
         try:
@@ -192,7 +193,9 @@ def migrate(con: duckdb.DuckDBPyConnection, local_time: LocalTime | None = None)
 
                     con.execute(VIEWS)
             elif "-- @status_checks" in migration.sql:
-                _add_status_checks(con)
+                # Today's enums name tables of later migrations: only the last checks step rebuilds them.
+                if migration.version == later_checks[-1]:
+                    _add_status_checks(con)
             else:
                 con.execute(migration.sql.format(local_day=local_time.day_sql(LOCAL_DAY_SOURCE)))
             con.execute("INSERT INTO schema_version VALUES (?, ?)", [migration.version, dt.datetime.now(UTC)])
@@ -284,7 +287,7 @@ def counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> Any:
     """The first column of the first row (a query that returns no row is a bug here: RuntimeError)."""
-    row = con.execute(sql, params or []).fetchone()
-    if row is None:
+    rows = con.execute(sql, params or []).fetchmany(2)  # not fetchone: it leaves the result open on the connection
+    if not rows:
         raise RuntimeError(f"query returned no row: {sql}")
-    return row[0]
+    return rows[0][0]

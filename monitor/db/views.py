@@ -1,6 +1,10 @@
 """Trend views (created by the schema migrations marked `@views`, documented in docs/schema.md).
 
 - `current_tone`: mention_tone rows of the newest model version only.
+- `current_corrections`: the newest correction per (article, agency, kind) (monitor/db/corrections.py);
+  `removed_mentions`: mentions an analyst marked wrong, or of articles marked irrelevant. Every view below leaves
+  removed mentions out and takes a corrected tone over the model's (`corrected` says which; a corrected tone's
+  probabilities are 1 for that class, 0 for the others: an analyst's reading is not a guess).
 - `agency_mentions`: one row per (agency, article) with its local day, story cluster, outlet and tone, units
   rolled up into their parents (`direct` false, `via` the unit); `agency_mentions_direct`: the agencies alone.
   Every view below exists rolled up and alone (`…_direct`).
@@ -66,7 +70,8 @@ CREATE OR REPLACE VIEW agency_daily{suffix} AS
     SELECT agency_id, day, count(*) AS mentions, count(DISTINCT cluster_id) AS stories,
            count(*) FILTER (tone = 'positive') AS positive, count(*) FILTER (tone = 'neutral') AS neutral,
            count(*) FILTER (tone = 'negative') AS negative, count(tone) AS toned,
-           round((count(*) FILTER (tone = 'positive') - count(*) FILTER (tone = 'negative')) / nullif(count(tone), 0), 3) AS net_tone
+           round((count(*) FILTER (tone = 'positive') - count(*) FILTER (tone = 'negative')) / nullif(count(tone), 0), 3) AS net_tone,
+           count(*) FILTER (corrected) AS corrected
     FROM agency_mentions{suffix} GROUP BY agency_id, day;
 CREATE OR REPLACE VIEW share_of_voice{suffix} AS
     SELECT agency_id, day, mentions, round(mentions / sum(mentions) OVER (PARTITION BY day), 4) AS share
@@ -82,13 +87,13 @@ CREATE OR REPLACE VIEW agency_stories{suffix} AS
     SELECT agency_id, cluster_id, min(day) AS day, arg_min(title, ts) AS title, arg_min(url, ts) AS url,
            arg_min(outlet, ts) AS first_outlet, count(*) AS articles, count(DISTINCT outlet) AS outlets,
            mode(tone) AS tone, round(avg(p_negative), 3) AS p_negative, round(avg(p_positive), 3) AS p_positive,
-           bool_or(in_title) AS in_title
+           bool_or(in_title) AS in_title, count(*) FILTER (corrected) AS corrected
     FROM agency_mentions{suffix} GROUP BY agency_id, cluster_id;
 CREATE OR REPLACE VIEW agency_weekly{suffix} AS
     WITH w AS (
         SELECT agency_id, strftime(day, '%G-W%V') AS week, count(*) AS mentions, count(DISTINCT cluster_id) AS stories,
                count(*) FILTER (tone = 'positive') AS positive, count(*) FILTER (tone = 'neutral') AS neutral,
-               count(*) FILTER (tone = 'negative') AS negative, count(tone) AS toned
+               count(*) FILTER (tone = 'negative') AS negative, count(tone) AS toned, count(*) FILTER (corrected) AS corrected
         FROM agency_mentions{suffix} GROUP BY ALL)
     SELECT *, round((positive - negative) / nullif(toned, 0), 3) AS net_tone,
            mentions - lag(mentions) OVER (PARTITION BY agency_id ORDER BY week) AS mentions_change,
@@ -107,12 +112,25 @@ CREATE OR REPLACE VIEW agency_spikes{suffix} AS
 VIEWS = f"""
 CREATE OR REPLACE VIEW current_tone AS
     SELECT * FROM mention_tone WHERE model_version = (SELECT max_by(model_version, analyzed_at) FROM mention_tone);
+CREATE OR REPLACE VIEW current_corrections AS
+    SELECT * FROM corrections
+    QUALIFY row_number() OVER (PARTITION BY article_id, agency_id, kind ORDER BY created_at DESC, correction_id DESC) = 1;
+CREATE OR REPLACE VIEW removed_mentions AS
+    SELECT m.agency_id, m.article_id, a.local_day AS day, c.kind, c.user_name, c.created_at
+    FROM current_corrections c JOIN mentions m ON m.article_id = c.article_id AND (c.kind = 'article' OR m.agency_id = c.agency_id)
+    JOIN articles a ON a.article_id = m.article_id
+    WHERE (c.kind = 'mention' AND c.new_value = 'wrong') OR (c.kind = 'article' AND c.new_value = 'irrelevant');
 CREATE OR REPLACE VIEW agency_mentions_direct AS
     SELECT m.agency_id, m.article_id, a.cluster_id, a.title, a.url, a.outlet, {LOCAL_DAY} AS day,
            coalesce(a.published_at, a.fetched_at) AS ts,
            CASE WHEN a.published_at IS NULL THEN 'unknown' ELSE coalesce(a.date_source, 'feed') END AS date_source,
-           t.tone, t.p_negative, t.p_positive, m.in_title, true AS direct, NULL::VARCHAR AS via
-    FROM mentions m JOIN articles a USING (article_id) LEFT JOIN current_tone t USING (article_id, agency_id);
+           coalesce(c.new_value, t.tone) AS tone,
+           CASE WHEN c.new_value IS NULL THEN t.p_negative ELSE (c.new_value = 'negative')::DOUBLE END AS p_negative,
+           CASE WHEN c.new_value IS NULL THEN t.p_positive ELSE (c.new_value = 'positive')::DOUBLE END AS p_positive,
+           m.in_title, true AS direct, NULL::VARCHAR AS via, c.new_value IS NOT NULL AS corrected
+    FROM mentions m JOIN articles a USING (article_id) LEFT JOIN current_tone t USING (article_id, agency_id)
+    LEFT JOIN (SELECT article_id, agency_id, new_value FROM current_corrections WHERE kind = 'tone') c USING (article_id, agency_id)
+    WHERE NOT EXISTS (SELECT 1 FROM removed_mentions r WHERE r.article_id = m.article_id AND r.agency_id = m.agency_id);
 CREATE OR REPLACE VIEW agency_mentions AS
     SELECT * FROM agency_mentions_direct
     UNION ALL
@@ -123,10 +141,12 @@ CREATE OR REPLACE VIEW agency_mentions AS
            arg_max(d.date_source, coalesce(d.p_negative, 0)) AS date_source,
            arg_max(d.tone, coalesce(d.p_negative, 0)) AS tone, max(d.p_negative) AS p_negative,
            arg_max(d.p_positive, coalesce(d.p_negative, 0)) AS p_positive, bool_or(d.in_title) AS in_title,
-           false AS direct, arg_max(d.agency_id, coalesce(d.p_negative, 0)) AS via
+           false AS direct, arg_max(d.agency_id, coalesce(d.p_negative, 0)) AS via,
+           arg_max(d.corrected, coalesce(d.p_negative, 0)) AS corrected
     FROM agency_mentions_direct d JOIN agencies g ON g.agency_id = d.agency_id
     WHERE g.parent IS NOT NULL AND NOT EXISTS (
-        SELECT 1 FROM mentions own WHERE own.article_id = d.article_id AND own.agency_id = g.parent)
+        SELECT 1 FROM mentions own WHERE own.article_id = d.article_id AND own.agency_id = g.parent
+        AND NOT EXISTS (SELECT 1 FROM removed_mentions r WHERE r.article_id = own.article_id AND r.agency_id = own.agency_id))
     GROUP BY g.parent, d.article_id;
 {derived_views("")}
 {derived_views("_direct")}

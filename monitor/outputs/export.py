@@ -23,9 +23,9 @@ from monitor.statuses import DateSource
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
 SUMMARY_COLUMNS = ["agency_id", "agency_name", "mentions", "stories", "positive", "neutral", "negative", "net_tone",
                    "mentions_previous_week", "mentions_change", "net_tone_previous_week", "net_tone_change",
-                   "top_topics", "spike_days"]
+                   "top_topics", "spike_days", "tones_corrected", "mentions_removed_by_analysts"]
 STORY_COLUMNS = ["date_local", "date_from", "agency_id", "outlet", "title", "url", "tone_toward_agency", "p_negative", "p_positive",
-                 "topics", "outlets_carrying_story"]
+                 "topics", "outlets_carrying_story", "tone_corrected"]
 
 
 @dataclass(frozen=True)
@@ -100,9 +100,14 @@ def weekly_rows(con: duckdb.DuckDBPyConnection, week: Week, agencies: list[str] 
     # stories are counted over the whole week: a story picked up on two days is one story
     totals = {(agency, this_week): [int(v) for v in rest] for agency, this_week, *rest in con.execute(sql(
         "SELECT agency_id, day >= ? AS this_week, count(*), count(DISTINCT cluster_id), count(*) FILTER (tone = 'positive'), "
-        "count(*) FILTER (tone = 'neutral'), count(*) FILTER (tone = 'negative'), count(tone) FROM agency_mentions "
+        "count(*) FILTER (tone = 'neutral'), count(*) FILTER (tone = 'negative'), count(tone), count(*) FILTER (corrected) "
+        "FROM agency_mentions "
         "WHERE day >= ? AND day < ? AND agency_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY 1, 2"),
         [week.start, prev.start, week.end, wanted]).fetchall()}
+    # mentions an analyst removed (marked wrong, or of an irrelevant article) are in no figure: counted here
+    removed = dict(con.execute(
+        "SELECT agency_id, count(*) FROM removed_mentions WHERE day >= ? AND day < ? AND agency_id IN (SELECT unnest(?::VARCHAR[])) "
+        "GROUP BY 1", [week.start, week.end, wanted]).fetchall())
     topics: dict[str, list[str]] = {}
     for agency, topic, n in con.execute(sql(
             "SELECT agency_id, topic_id, n FROM (SELECT agency_id, topic_id, sum(articles) AS n, row_number() OVER "
@@ -117,20 +122,21 @@ def weekly_rows(con: duckdb.DuckDBPyConnection, week: Week, agencies: list[str] 
         spike_days.setdefault(spike["agency_id"], []).append(str(spike["day"]))
 
     def figures(agency: str, this_week: bool) -> dict:
-        mentions, stories, pos, neu, neg, toned = totals.get((agency, this_week), [0] * 6)
+        mentions, stories, pos, neu, neg, toned, corrected = totals.get((agency, this_week), [0] * 7)
         return {"mentions": mentions, "stories": stories, "positive": pos, "neutral": neu, "negative": neg,
-                "net_tone": round((pos - neg) / toned, 3) if toned else None}
+                "net_tone": round((pos - neg) / toned, 3) if toned else None, "corrected": corrected}
 
     summary = []
     for agency in wanted:
         this, before = figures(agency, True), figures(agency, False)
         summary.append({
-            "agency_id": agency, "agency_name": names.get(agency, agency), **this,
+            "agency_id": agency, "agency_name": names.get(agency, agency), **{k: v for k, v in this.items() if k != "corrected"},
             "mentions_previous_week": before["mentions"], "mentions_change": this["mentions"] - before["mentions"],
             "net_tone_previous_week": before["net_tone"],
             "net_tone_change": round(this["net_tone"] - before["net_tone"], 3)
             if this["net_tone"] is not None and before["net_tone"] is not None else None,
-            "top_topics": "; ".join(topics.get(agency, [])), "spike_days": "; ".join(spike_days.get(agency, []))})
+            "top_topics": "; ".join(topics.get(agency, [])), "spike_days": "; ".join(spike_days.get(agency, [])),
+            "tones_corrected": this["corrected"], "mentions_removed_by_analysts": removed.get(agency, 0)})
     stories = []
     if wanted and with_stories:
         cursor = con.execute(sql(
@@ -138,17 +144,18 @@ def weekly_rows(con: duckdb.DuckDBPyConnection, week: Week, agencies: list[str] 
             "carried AS (SELECT agency_id, cluster_id, count(DISTINCT outlet) AS outlets FROM agency_mentions "
             "            WHERE cluster_id IN (SELECT cluster_id FROM wk) GROUP BY ALL) "
             "SELECT wk.ts, wk.date_source, wk.agency_id, wk.outlet, wk.title, wk.url, wk.tone, wk.p_negative, wk.p_positive, x.topics, "
-            "c.outlets FROM wk LEFT JOIN article_analysis x USING (article_id) "
+            "c.outlets, wk.corrected FROM wk LEFT JOIN article_analysis x USING (article_id) "
             "LEFT JOIN carried c ON c.agency_id = wk.agency_id AND c.cluster_id = wk.cluster_id "
             "ORDER BY wk.agency_id, wk.ts, wk.url"), [week.start, week.end, wanted])
-        for ts, date_source, agency, outlet, title, url, tone, p_neg, p_pos, topic_ids, outlets in cursor.fetchall():
+        for ts, date_source, agency, outlet, title, url, tone, p_neg, p_pos, topic_ids, outlets, corrected in cursor.fetchall():
             stories.append({"date_local": (local or LocalTime()).local(ts).strftime("%Y-%m-%d %H:%M"),
                             "date_from": "fetch time" if date_source == DateSource.UNKNOWN else date_source,
                             "agency_id": agency, "outlet": outlet,
                             "title": title, "url": url, "tone_toward_agency": tone,
                             "p_negative": round(p_neg, 3) if p_neg is not None else None,
                             "p_positive": round(p_pos, 3) if p_pos is not None else None,
-                            "topics": "; ".join(topic_ids or []), "outlets_carrying_story": outlets})
+                            "topics": "; ".join(topic_ids or []), "outlets_carrying_story": outlets,
+                            "tone_corrected": "yes" if corrected else ""})
     return summary, stories
 
 

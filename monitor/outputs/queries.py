@@ -3,7 +3,9 @@
 The views and the spike rule are described in monitor/db/views.py.
 
 Named queries bind their parameters (`?`), never paste them into SQL. Only the latest model version's tone is
-counted (a re-analysis in progress never mixes versions in one figure).
+counted (a re-analysis in progress never mixes versions in one figure). Analysts' corrections apply (the views
+read through them: monitor/db/corrections.py); `daily`, `weekly`, `top-negative` and `top-positive` carry a
+`corrected` column, and `monitor query` prints how many values of the period were corrected.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ SPIKES = spikes_sql(
 STORIES = """
     WITH m AS (SELECT * FROM agency_mentions WHERE (? IS NULL OR agency_id = ?) AND day >= ? AND day < ?)
     SELECT agency_id, min(day) AS day, arg_min(title, ts) AS title, arg_min(outlet, ts) AS first_outlet,
-           count(DISTINCT outlet) AS outlets, mode(tone) AS tone, round(avg({score}), 3) AS {score}, arg_min(url, ts) AS url
+           count(DISTINCT outlet) AS outlets, mode(tone) AS tone, round(avg({score}), 3) AS {score}, arg_min(url, ts) AS url,
+           count(*) FILTER (corrected) AS corrected
     FROM m GROUP BY agency_id, cluster_id HAVING mode(tone) = '{tone}'
     ORDER BY agency_id, {score} DESC, outlets DESC LIMIT 50"""
 # Weeks of the period plus the week before it (for the change), aggregated from the filtered mentions.
@@ -36,7 +39,8 @@ WEEKLY = """
             AND am.day >= CAST(date_trunc('week', $3::DATE) - INTERVAL 7 DAY AS DATE) AND am.day < $4::DATE),
     w AS (SELECT agency_id, strftime(day, '%G-W%V') AS week, count(*) AS mentions, count(DISTINCT cluster_id) AS stories,
                  count(*) FILTER (tone = 'positive') AS positive, count(*) FILTER (tone = 'neutral') AS neutral,
-                 count(*) FILTER (tone = 'negative') AS negative, count(tone) AS toned FROM m GROUP BY ALL),
+                 count(*) FILTER (tone = 'negative') AS negative, count(tone) AS toned,
+                 count(*) FILTER (corrected) AS corrected FROM m GROUP BY ALL),
     c AS (SELECT *, round((positive - negative) / nullif(toned, 0), 3) AS net_tone,
                  mentions - lag(mentions) OVER (PARTITION BY agency_id ORDER BY week) AS mentions_change,
                  round((positive - negative) / nullif(toned, 0)

@@ -138,10 +138,14 @@ def _overview(summary: list[dict], totals: dict, spikes: list[tuple[str, str]]) 
         tone_line += f"; paling negatif: <b>{_t(worst['agency_name'])}</b> ({_tone(worst['net_tone'])})"
     spike_line = (f"<b>{len(spikes)} lonjakan</b>: " + ", ".join(f"{_t(n)} ({d})" for n, d in spikes[:6])
                   + (" …" if len(spikes) > 6 else "")) if spikes else "Tidak ada lonjakan pemberitaan."
+    tones_set = sum(r["tones_corrected"] for r in summary)
+    removed = sum(r["mentions_removed_by_analysts"] for r in summary)
+    corrections_line = (f"<li id='koreksi'>Koreksi analis dipakai: {tones_set} nada diubah, {removed} sebutan dihapus.</li>"
+                        if tones_set or removed else "")
     return ("<section id='ringkasan'><h2>Minggu ini</h2><ul class='lines'>"
             f"<li><b>{stories} cerita unik</b> ({mentions} berita, {_signed(change)} dari minggu lalu) tentang "
-            f"{sum(1 for r in summary if r['mentions'])} instansi.</li><li>{tone_line}.</li><li>{spike_line}</li></ul>"
-            "</section>")
+            f"{sum(1 for r in summary if r['mentions'])} instansi.</li><li>{tone_line}.</li><li>{spike_line}</li>"
+            f"{corrections_line}</ul></section>")
 
 
 def _ranked(summary: list[dict], first: Sequence[str], followed: set[str], daily: dict, days: list[dt.date]) -> str:

@@ -1,0 +1,8 @@
+-- v22: analysts' corrections (issue 17) and the tone of each mention sentence (shown on the dashboard's article page)
+CREATE TABLE IF NOT EXISTS corrections (
+    correction_id VARCHAR PRIMARY KEY, article_id VARCHAR NOT NULL, agency_id VARCHAR, kind VARCHAR NOT NULL,
+    previous_value VARCHAR, new_value VARCHAR NOT NULL, note VARCHAR, user_name VARCHAR NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL);
+ALTER TABLE mention_tone ADD COLUMN IF NOT EXISTS sentence_tones VARCHAR[];
+ALTER TABLE mention_tone ADD COLUMN IF NOT EXISTS sentence_p_negative DOUBLE[];
+ALTER TABLE mention_tone ADD COLUMN IF NOT EXISTS sentence_p_positive DOUBLE[];

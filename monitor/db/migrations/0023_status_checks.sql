@@ -1,0 +1,2 @@
+-- v23: corrections.kind checked against its enum: the status CHECK constraints rebuilt from the enums
+-- @status_checks

@@ -1,0 +1,2 @@
+-- v24: views apply the analysts' corrections (tone, wrong mentions, irrelevant articles) and count them
+-- @views
