@@ -22,7 +22,19 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from monitor import __version__
-from monitor.errors import AnalysisUnavailableError, ConfigError, DatabaseLockedError, RunLockedError
+from monitor.cli_common import (
+    EXIT_CONFIG,
+    EXIT_DB_LOCKED,
+    EXIT_FAILED,
+    ConfigOption,
+    DbOption,
+    UnitsOption,
+    configured_local_time,
+    exit_codes,
+    fail,
+    load_config_checked,
+)
+from monitor.cli_web import corrections_app, serve, users_app
 from monitor.follow import config_summary, search_feeds_by_agency
 
 if TYPE_CHECKING:
@@ -30,10 +42,7 @@ if TYPE_CHECKING:
 
     import duckdb
 
-    from monitor.config import Config
     from monitor.localtime import LocalTime
-
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_BUSY, EXIT_DB_LOCKED = 0, 1, 2, 3, 4
 
 app = typer.Typer(help="Media monitoring for Indonesian government PR teams.", no_args_is_help=True,
                   add_completion=False)
@@ -45,32 +54,6 @@ export_app = typer.Typer(help="Exports for PR heads.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
 report_app = typer.Typer(help="Readable reports for PR heads.", no_args_is_help=True)
 app.add_typer(report_app, name="report")
-
-ConfigOption = typer.Option("feeds.yaml", "--config", "-c", envvar="MONITOR_CONFIG", help="Path to feeds.yaml.")
-DbOption = typer.Option("data/monitor.duckdb", "--db", envvar="MONITOR_DB", help="Path to the DuckDB file.")
-UnitsOption = typer.Option(True, "--units/--no-units", help="Count units (offices, commands, regional parliaments) "
-                           "for their parent body too (default), or show each body alone.")
-
-
-def fail(code: int, message: str) -> typer.Exit:
-    """Print `message` on stderr and return the exit to raise."""
-    typer.echo(message, err=True)
-    return typer.Exit(code)
-
-
-@contextlib.contextmanager
-def exit_codes(prefix: str = "") -> Iterator[None]:
-    """Map the library's errors to the documented exit codes."""
-    try:
-        yield
-    except ConfigError as exc:
-        raise fail(EXIT_CONFIG, f"configuration error: {exc}") from None
-    except AnalysisUnavailableError as exc:
-        raise fail(EXIT_CONFIG, str(exc)) from None
-    except RunLockedError as exc:
-        raise fail(EXIT_BUSY, f"{prefix}{exc}") from None
-    except DatabaseLockedError as exc:
-        raise fail(EXIT_DB_LOCKED, f"{prefix}{exc}") from None
 
 
 def _setup_logging(verbose: int, quiet: bool, log_file: str | None = None) -> None:
@@ -85,20 +68,6 @@ def _setup_logging(verbose: int, quiet: bool, log_file: str | None = None) -> No
     # time, level, job thread, run id, stage (module): "... WARNING [ingest] run=20261128T...-ab12cd monitor.ingest.fetch: ..."
     logging.basicConfig(level=level, handlers=handlers, force=True,
                         format="%(asctime)s %(levelname)s [%(threadName)s] run=%(run_id)s %(name)s: %(message)s")
-
-
-def _load(config_path: str) -> Config:
-    from monitor.config import load_config
-
-    with exit_codes():
-        return load_config(config_path)
-
-
-def _local_time(config_path: str) -> LocalTime:
-    """The configured zone, or the default when there is no config file (read-only commands)."""
-    from monitor.localtime import LocalTime, local_time
-
-    return local_time(_load(config_path).settings) if Path(config_path).exists() else LocalTime()
 
 
 @app.callback()
@@ -145,7 +114,7 @@ def run(config: str = ConfigOption, db: str = DbOption,
     from monitor.runner import execute_run
     from monitor.statuses import RunStatus
 
-    cfg = _load(config)
+    cfg = load_config_checked(config)
     with exit_codes("not started: "), _progress(sys.stdout.isatty()) as progress:
         summary = execute_run(cfg, db, force=force, progress=progress)
     _print_summary(summary)
@@ -160,7 +129,7 @@ def feeds_check(config: str = ConfigOption,
                 fetch: bool = typer.Option(False, "--fetch", help="Probe each feed once over the network."),
                 only: list[str] | None = typer.Option(None, "--feed", help="Only these feed names.")) -> None:
     """Validate feeds.yaml and, with --fetch, probe each feed once (nothing is written)."""
-    cfg = _load(config)
+    cfg = load_config_checked(config)
     if unknown := sorted(set(only or []) - {f.name for f in cfg.feeds}):
         raise fail(EXIT_CONFIG, f"{config}: no feed named {', '.join(unknown)}")
     typer.echo(f"{config}: valid: {config_summary(cfg)}")
@@ -183,7 +152,7 @@ def feeds_discover(url: str = typer.Argument(..., help="The site, e.g. https://w
     ready-to-paste feeds.yaml entries for the ones that work."""
     from monitor.ingest.probe import discover_report
 
-    typer.echo("\n".join(discover_report(_load(config), url, outlet)))
+    typer.echo("\n".join(discover_report(load_config_checked(config), url, outlet)))
 
 
 @app.command()
@@ -194,7 +163,7 @@ def status(db: str = DbOption, config: str = ConfigOption,
 
     if not Path(db).exists():
         raise fail(EXIT_CONFIG, f"no database at {db} yet: run `monitor run` first")
-    cfg = _load(config) if Path(config).exists() else None
+    cfg = load_config_checked(config) if Path(config).exists() else None
     schedule = cfg.settings.schedule if cfg else None
     follows = search_feeds_by_agency(cfg.feeds) if cfg else {}
     with exit_codes():
@@ -203,7 +172,7 @@ def status(db: str = DbOption, config: str = ConfigOption,
     if format == "json":
         typer.echo(json.dumps(report, default=str, indent=2))
     else:
-        typer.echo(render_status(report, _local_time(config)))
+        typer.echo(render_status(report, configured_local_time(config)))
 
 
 @app.command()
@@ -225,7 +194,7 @@ def analyze(text: str | None = typer.Option(None, "--text", help="Text to score.
     """Score arbitrary text: tone, probabilities, topics, detected agencies (JSON lines)."""
     from monitor.runner import build_analyzer, matcher, read_text_items, score_texts
 
-    cfg = _load(config)
+    cfg = load_config_checked(config)
     if (text is None) == (jsonl is None):
         raise fail(EXIT_CONFIG, "give exactly one of --text or --jsonl")
     try:
@@ -264,7 +233,7 @@ def reanalyze(db: str = DbOption, config: str = ConfigOption,
     from monitor.runner import build_analyzer, open_store, run_lock
     from monitor.runner import reanalyze as run_reanalysis
 
-    cfg = _load(config)
+    cfg = load_config_checked(config)
     local = local_time(cfg.settings)
     first, last = (_day(value) for value in (since, until))
     with exit_codes():
@@ -306,7 +275,7 @@ def models_train(data: Path = typer.Option(Path("../shared/data/sentiment"), "--
     """Train the sentiment model on SmSA + NusaX + the news tone templates (+ real news, + NewsMTSC for tone-e5)."""
     from monitor.training.train_head import format_report
 
-    cfg = _load(config)
+    cfg = load_config_checked(config)
     if kind == "tone-e5":
         from monitor.training.train_tone import TrainingSources, train_tone_e5
 
@@ -339,7 +308,7 @@ def models_eval(data: Path = typer.Option(..., "--data", help="TSV text<TAB>labe
     from monitor.runner import build_analyzer, matcher
     from monitor.training.train_head import evaluate_file, format_report
 
-    cfg = _load(config)
+    cfg = load_config_checked(config)
     with exit_codes():
         analyzer = build_analyzer(cfg)
     try:
@@ -375,7 +344,7 @@ def schedule(config: str = ConfigOption, db: str = DbOption,
     """Run the scheduler: ingest every N minutes, a daily digest with alerts, the weekly export and report."""
     from monitor.service.schedule import describe_jobs, serve
 
-    cfg = _load(config)
+    cfg = load_config_checked(config)
     if list_jobs:
         for line in describe_jobs(cfg, db):
             typer.echo(line)
@@ -398,7 +367,7 @@ def query(name: str = typer.Argument(..., help="daily, share-of-voice, topics, o
 
     if name not in NAMED:
         raise fail(EXIT_CONFIG, f"unknown query {name!r}; known: " + ", ".join(f"{k} ({v[0]})" for k, v in NAMED.items()))
-    today = _local_time(config).today()
+    today = configured_local_time(config).today()
     first = _day(since, today - dt.timedelta(days=28))
     last = _day(until, today + dt.timedelta(days=1))
     from monitor.db.corrections import counts
@@ -436,7 +405,7 @@ def _week_and_agencies(week: str | None, agency: list[str] | None, config: str) 
     from monitor.localtime import local_time
     from monitor.outputs.export import Week
 
-    cfg = _load(config)
+    cfg = load_config_checked(config)
     local = local_time(cfg.settings)
     known = {a.id for a in cfg.agencies}
     unknown = [a for a in agency or [] if a not in known]
@@ -484,7 +453,7 @@ def report_weekly(out: Path = typer.Option(..., "--out", help="The file to write
     if format is not None and (format not in ("html", "pdf") or out.suffix.lower() != f".{format}"):
         raise fail(EXIT_CONFIG, f"--format {format}: expected html or pdf, with --out ending in .{format}")
     chosen, agencies, local = _week_and_agencies(week, agency, config)
-    cfg = _load(config)
+    cfg = load_config_checked(config)
     con = _open_read_only(db)
     try:
         typer.echo(str(write_weekly_report(con, chosen, agencies, out, local=local, units=units,
@@ -497,3 +466,9 @@ def report_weekly(out: Path = typer.Option(..., "--out", help="The file to write
 
 if __name__ == "__main__":  # pragma: no cover
     app()
+
+
+# the dashboard and the corrections (monitor/cli_web.py; the web extra)
+app.command()(serve)
+app.add_typer(users_app, name="users")
+app.add_typer(corrections_app, name="corrections")

@@ -24,7 +24,8 @@ ALLOWED: dict[str, set[str]] = {
     "runner": {BASE, "db", "ingest", "analysis"},
     "service": {BASE, "db", "outputs", "runner"},
     "dev": {BASE, "db", "runner"},
-    "cli": {BASE, "db", "ingest", "analysis", "training", "outputs", "runner", "service", "dev"},
+    "web": {BASE, "db", "outputs"},
+    "cli": {BASE, "db", "ingest", "analysis", "training", "outputs", "runner", "service", "dev", "web"},
 }
 
 
@@ -45,8 +46,11 @@ def module_name(path: Path, root: Path) -> str:
 
 
 def layer_of(module: str) -> str:
-    """'monitor.ingest.fetch' -> 'ingest'; top-level modules other than runner/cli are the base layer."""
+    """'monitor.ingest.fetch' -> 'ingest'; 'monitor.cli', 'monitor.cli_common', 'monitor.cli_web' -> 'cli'; other
+    top-level modules but runner are the base layer."""
     parts = module.split(".")
+    if len(parts) == 2 and (parts[1] == "cli" or parts[1].startswith("cli_")):
+        return "cli"
     if len(parts) >= 3 or (len(parts) == 2 and parts[1] in ALLOWED and parts[1] != BASE):
         return parts[1]
     return BASE
