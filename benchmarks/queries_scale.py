@@ -39,7 +39,8 @@ def build(path: str, n: int) -> float:
         con.execute(f"UPDATE articles SET local_day = {LocalTime().day_sql(LOCAL_DAY_SOURCE)}")  # as write_batch does
         con.execute(f"""INSERT INTO mentions (article_id, agency_id, mention_count, in_title, in_lead, forms, sentences, legacy_name)
             SELECT 'a' || i, 'ag' || ((i * 7 + k * 13) % 150), 1, k = 0, true, [], [], false FROM range({n}) t(i), range(3) r(k)""")
-        con.execute(f"""INSERT INTO mention_tone SELECT 'a' || i, 'ag' || ((i * 7 + k * 13) % 150), 'v1',
+        con.execute(f"""INSERT INTO mention_tone (article_id, agency_id, model_version, tone, p_negative, p_neutral, p_positive,
+                                              sentences_scored, analyzed_at) SELECT 'a' || i, 'ag' || ((i * 7 + k * 13) % 150), 'v1',
             CASE (i + k) % 3 WHEN 0 THEN 'negative' WHEN 1 THEN 'neutral' ELSE 'positive' END, 0.3, 0.4, 0.3, 1, now()
             FROM range({n}) t(i), range(3) r(k)""")
         con.execute(f"""INSERT INTO article_analysis SELECT 'a' || i, 'v1', 'neutral', 0.2, 0.6, 0.2, ['topic' || (i % 18)], [0.9], now()

@@ -271,7 +271,8 @@ def models_train(data: Path = typer.Option(Path("../shared/data/sentiment"), "--
                  lr: float = typer.Option(8e-5, "--lr", help="tone-e5: peak learning rate."),
                  select_on: str = typer.Option("smsa,news,real", "--select-on",
                                                help="tone-e5: validation sets whose mean macro-F1 chooses the epoch."),
-                 config: str = ConfigOption) -> None:
+                 corrections: bool = typer.Option(False, "--corrections", help="tone-e5: add the analysts' tone corrections in --db."),
+                 db: str = DbOption, config: str = ConfigOption) -> None:
     """Train the sentiment model on SmSA + NusaX + the news tone templates (+ real news, + NewsMTSC for tone-e5)."""
     from monitor.training.train_head import format_report
 
@@ -284,7 +285,8 @@ def models_train(data: Path = typer.Option(Path("../shared/data/sentiment"), "--
         if real_news is not None and not use_real:
             typer.echo(f"warning: real-news corpus not used ({real_news} or {news_dir} not found)", err=True)
         sources = TrainingSources(data, news, class_balance, real_news if use_real else None, news_dir if use_real else None,
-                                  train_on_real, real_class_balance, newsmtsc, whole_text_sample, templates)
+                                  train_on_real, real_class_balance, newsmtsc, whole_text_sample, templates,
+                                  _corrected_items(db) if corrections else ())
         meta = train_tone_e5(sources, out, cfg.agencies, seed=seed, epochs=epochs, max_length=max_length, init=init, lr=lr,
                              select_on=tuple(s.strip() for s in select_on.split(",") if s.strip()))
         typer.echo(f"saved {out}/ (tone.onnx, weights.npz, meta.json) in {meta['train_seconds']} s of training")
@@ -299,6 +301,16 @@ def models_train(data: Path = typer.Option(Path("../shared/data/sentiment"), "--
         raise fail(EXIT_CONFIG, f"unknown --kind {kind!r}: expected head or tone-e5")
     for name, result in meta["metrics"].items():
         typer.echo(format_report(name, result))
+
+
+def _corrected_items(db: str) -> tuple[tuple[str, str, str], ...]:
+    from monitor.db.corrections import tone_items
+    from monitor.db.store import Store
+
+    with exit_codes(), Store(db).session(read_only=True) as con:
+        items = tone_items(con)
+    typer.echo(f"{len(items)} corrected (sentence, agency) items from {db}", err=True)
+    return tuple((i["text"], i["label"], i["agency_id"]) for i in items)
 
 
 @models_app.command("eval")

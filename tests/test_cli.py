@@ -70,7 +70,7 @@ def registered_commands() -> list[list[str]]:
 
 def test_the_command_list_is_read_from_the_app():
     assert ["run"] in registered_commands() and ["models", "train"] in registered_commands()
-    assert len(registered_commands()) == 14
+    assert len(registered_commands()) == 17
 
 
 @pytest.mark.parametrize("command", registered_commands(), ids=" ".join)

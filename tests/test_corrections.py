@@ -158,3 +158,25 @@ def test_tone_items_give_each_mention_sentence_with_the_corrected_label(store):
         items = corrections.tone_items(con)
     assert [(i["article_id"], i["agency_id"], i["sentence_index"], i["label"], i["text"]) for i in items] == [
         ("a1", "kpk", 0, "positive", "Kalimat pertama 1."), ("a1", "kpk", 1, "positive", "Kalimat kedua 1.")]
+
+
+def test_training_with_corrections_adds_each_corrected_sentence_toward_its_agency(store, tmp_path):
+    from monitor.training.train_tone import REAL_WEIGHT, TrainingSources, tone_datasets
+
+    from helpers import tiny_sentiment_layout
+
+    correct(store, article_id="a1", agency_id="kpk", kind="tone", new_value="positive")
+    with store.session(read_only=True) as con:
+        items = tuple((i["text"], i["label"], i["agency_id"]) for i in corrections.tone_items(con))
+    shared, news = tiny_sentiment_layout(tmp_path, [("bagus sekali", "positive"), ("buruk sekali", "negative"), ("biasa saja", "neutral")])
+    names = {"kpk": "Komisi Pemberantasan Korupsi (KPK)"}
+    plain = tone_datasets(TrainingSources(shared, news), names)
+    with_corrections = tone_datasets(TrainingSources(shared, news, corrections=items), names)
+    added = with_corrections.train[len(plain.train):]
+    assert [(e.text, e.label, e.target) for e in added] == [
+        ("Kalimat pertama 1.", "positive", "Komisi Pemberantasan Korupsi (KPK)"),
+        ("Kalimat kedua 1.", "positive", "Komisi Pemberantasan Korupsi (KPK)")]
+    assert with_corrections.train_weights[len(plain.train):] == [REAL_WEIGHT, REAL_WEIGHT]
+    assert with_corrections.validation.keys() == plain.validation.keys()  # corrections train, never choose the epoch
+    with pytest.raises(ValueError, match="not in the register"):
+        tone_datasets(TrainingSources(shared, news, corrections=(("x", "negative", "zzz"),)), names)

@@ -149,7 +149,6 @@ def test_upgrade_from_v8_keeps_every_row_and_adds_the_status_checks(tmp_path):
     """A v8 database written by the previous release (status columns without CHECK constraints) is rebuilt in
     place by v9: rows and keys survive, and a status outside its enum is refused from then on."""
     from monitor.db.store import MIGRATIONS
-    from monitor.db.views import VIEWS
 
     path = tmp_path / "v8.duckdb"
     con = duckdb.connect(str(path))
@@ -158,7 +157,6 @@ def test_upgrade_from_v8_keeps_every_row_and_adds_the_status_checks(tmp_path):
         if "-- @views" not in migration.sql:
             con.execute(migration.sql.format(local_day="CAST(timezone('Asia/Jakarta', coalesce(published_at, fetched_at)) AS DATE)"))
         con.execute("INSERT INTO schema_version VALUES (?, now())", [migration.version])
-    con.execute(VIEWS)
     con.execute("INSERT INTO articles (article_id, url, status, published_at, fetched_at, local_day) "
                 "VALUES ('a1', 'u', 'ok', ?, ?, DATE '2026-11-23')", [NOW, NOW])
     con.execute("INSERT INTO runs (run_id, status) VALUES ('r1', 'failed')")

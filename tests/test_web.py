@@ -103,7 +103,12 @@ def test_every_page_renders_with_a_strict_content_security_policy(db):
     overview = client.get("/").text
     assert "Komisi Pemberantasan Korupsi" in overview and "★" in overview and "Instansi yang dipantau" in overview
     agency = client.get("/agency/kpk").text
-    assert agency.count("data:image/svg+xml;base64,") == 2  # daily volume by tone and net tone, drawn on the server
+    charts = re.findall(r'<img class="chart" src="([^"]+)"', agency)  # daily volume by tone and net tone, drawn on the server
+    assert charts == ["/agency/kpk/chart/volume.svg?days=28", "/agency/kpk/chart/tone.svg?days=28"]
+    for chart in charts:
+        svg = client.get(chart)
+        assert svg.headers["content-type"] == "image/svg+xml" and svg.text.lstrip().startswith("<?xml") and "<svg" in svg.text
+    assert client.get("/agency/kpk/chart/pie.svg").status_code == 404
     assert "Porsi pemberitaan" in agency and "Badan Nasional Penanggulangan Bencana" in agency  # a peer of the same type
     assert client.get("/monitor.css").headers["content-type"].startswith("text/css")
 

@@ -101,7 +101,7 @@ class Store:
     def _connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         if self._memory is not None:
             return self._memory
-        delay, waited = 0.25, 0.0
+        delay, waited = 0.1, 0.0  # short polls: a reader (an analyst, the dashboard) holds the file for milliseconds
         while True:
             try:
                 if read_only and not Path(self.path).exists():
@@ -121,7 +121,7 @@ class Store:
                 log.warning("database locked, retrying in %.1fs: %s", delay, str(exc).splitlines()[0])
                 self._sleep(delay)
                 waited += delay
-                delay = min(delay * 2, 5.0)
+                delay = min(delay * 2, 1.0)
 
     @contextlib.contextmanager
     def session(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -105,6 +105,25 @@ CREATE OR REPLACE VIEW agency_spikes{suffix} AS
 """
 
 
+def mention_rows(units_only: bool = False) -> str:
+    """One row per (agency, article) mention with the article's columns and the tone in force (an analyst's
+    correction over the model's), removed mentions left out. `units_only`: only mentions of units, with their
+    `parent` (joined first, so a filter on the parent narrows the scans before the tone is joined)."""
+    unit_join = " JOIN agencies g ON g.agency_id = m.agency_id AND g.parent IS NOT NULL" if units_only else ""
+    return f"""    SELECT m.agency_id, m.article_id, a.cluster_id, a.title, a.url, a.outlet, {LOCAL_DAY} AS day,
+           coalesce(a.published_at, a.fetched_at) AS ts,
+           CASE WHEN a.published_at IS NULL THEN 'unknown' ELSE coalesce(a.date_source, 'feed') END AS date_source,
+           coalesce(c.new_value, t.tone) AS tone,
+           CASE WHEN c.new_value IS NULL THEN t.p_negative ELSE (c.new_value = 'negative')::DOUBLE END AS p_negative,
+           CASE WHEN c.new_value IS NULL THEN t.p_positive ELSE (c.new_value = 'positive')::DOUBLE END AS p_positive,
+           m.in_title, true AS direct, NULL::VARCHAR AS via, c.new_value IS NOT NULL AS corrected{", g.parent" if units_only else ""}
+    FROM mentions m{unit_join} JOIN articles a ON a.article_id = m.article_id
+    LEFT JOIN current_tone t ON t.article_id = m.article_id AND t.agency_id = m.agency_id
+    LEFT JOIN (SELECT article_id, agency_id, new_value FROM current_corrections WHERE kind = 'tone') c
+           ON c.article_id = m.article_id AND c.agency_id = m.agency_id
+    WHERE NOT EXISTS (SELECT 1 FROM removed_mentions r WHERE r.article_id = m.article_id AND r.agency_id = m.agency_id)"""
+
+
 # Units (an eselon-I unit, a police command, a regional office or parliament) have a `parent` in `agencies`.
 # agency_mentions_direct: every (agency, article) the matcher found. agency_mentions (rolled up): those rows plus,
 # for each unit's row, a row for its parent unless the parent is named in that article itself; when several units
@@ -121,33 +140,21 @@ CREATE OR REPLACE VIEW removed_mentions AS
     JOIN articles a ON a.article_id = m.article_id
     WHERE (c.kind = 'mention' AND c.new_value = 'wrong') OR (c.kind = 'article' AND c.new_value = 'irrelevant');
 CREATE OR REPLACE VIEW agency_mentions_direct AS
-    SELECT m.agency_id, m.article_id, a.cluster_id, a.title, a.url, a.outlet, {LOCAL_DAY} AS day,
-           coalesce(a.published_at, a.fetched_at) AS ts,
-           CASE WHEN a.published_at IS NULL THEN 'unknown' ELSE coalesce(a.date_source, 'feed') END AS date_source,
-           coalesce(c.new_value, t.tone) AS tone,
-           CASE WHEN c.new_value IS NULL THEN t.p_negative ELSE (c.new_value = 'negative')::DOUBLE END AS p_negative,
-           CASE WHEN c.new_value IS NULL THEN t.p_positive ELSE (c.new_value = 'positive')::DOUBLE END AS p_positive,
-           m.in_title, true AS direct, NULL::VARCHAR AS via, c.new_value IS NOT NULL AS corrected
-    FROM mentions m JOIN articles a USING (article_id) LEFT JOIN current_tone t USING (article_id, agency_id)
-    LEFT JOIN (SELECT article_id, agency_id, new_value FROM current_corrections WHERE kind = 'tone') c USING (article_id, agency_id)
-    WHERE NOT EXISTS (SELECT 1 FROM removed_mentions r WHERE r.article_id = m.article_id AND r.agency_id = m.agency_id);
+{mention_rows()};
 CREATE OR REPLACE VIEW agency_mentions AS
     SELECT * FROM agency_mentions_direct
     UNION ALL
-    SELECT g.parent AS agency_id, d.article_id,
-           arg_max(d.cluster_id, coalesce(d.p_negative, 0)) AS cluster_id, arg_max(d.title, coalesce(d.p_negative, 0)) AS title,
-           arg_max(d.url, coalesce(d.p_negative, 0)) AS url, arg_max(d.outlet, coalesce(d.p_negative, 0)) AS outlet,
-           arg_max(d.day, coalesce(d.p_negative, 0)) AS day, arg_max(d.ts, coalesce(d.p_negative, 0)) AS ts,
-           arg_max(d.date_source, coalesce(d.p_negative, 0)) AS date_source,
+    SELECT d.parent AS agency_id, d.article_id, d.cluster_id, d.title, d.url, d.outlet, d.day, d.ts, d.date_source,
            arg_max(d.tone, coalesce(d.p_negative, 0)) AS tone, max(d.p_negative) AS p_negative,
            arg_max(d.p_positive, coalesce(d.p_negative, 0)) AS p_positive, bool_or(d.in_title) AS in_title,
            false AS direct, arg_max(d.agency_id, coalesce(d.p_negative, 0)) AS via,
            arg_max(d.corrected, coalesce(d.p_negative, 0)) AS corrected
-    FROM agency_mentions_direct d JOIN agencies g ON g.agency_id = d.agency_id
-    WHERE g.parent IS NOT NULL AND NOT EXISTS (
-        SELECT 1 FROM mentions own WHERE own.article_id = d.article_id AND own.agency_id = g.parent
+    FROM ({mention_rows(units_only=True)}) d
+    WHERE NOT EXISTS (
+        SELECT 1 FROM mentions own WHERE own.article_id = d.article_id AND own.agency_id = d.parent
         AND NOT EXISTS (SELECT 1 FROM removed_mentions r WHERE r.article_id = own.article_id AND r.agency_id = own.agency_id))
-    GROUP BY g.parent, d.article_id;
+    -- the article's own columns are grouping keys (one value per article), so filters on day or agency reach the scans
+    GROUP BY d.parent, d.article_id, d.cluster_id, d.title, d.url, d.outlet, d.day, d.ts, d.date_source;
 {derived_views("")}
 {derived_views("_direct")}
 """

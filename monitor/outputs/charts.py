@@ -37,12 +37,15 @@ def enough_points(values: Sequence[float | int | None], zero_is_data: bool = Fal
                and (zero_is_data or v != 0)) >= MIN_POINTS
 
 
-def _svg_uri(fig) -> str:
+def _svg_uri(fig, uri: bool = True) -> str:
+    """The figure as a `data:` URI (embedded in a report), or with uri=False the SVG document itself (served)."""
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
     fig.savefig(buffer, format="svg", metadata={"Date": None})  # no date: the same data gives the same file
     plt.close(fig)
+    if not uri:
+        return buffer.getvalue().decode("utf-8")
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
@@ -59,7 +62,7 @@ def _axes():
     return fig, ax
 
 
-def volume_chart(days: list[dt.date], series: dict[str, list[int]]) -> str:
+def volume_chart(days: list[dt.date], series: dict[str, list[int]], uri: bool = True) -> str:
     """Stacked daily bars per tone (`series`: "Negatif"/"Netral"/"Positif" and, when some are not scored yet,
     "Belum dinilai" → counts per day in `days`)."""
     import matplotlib.dates as mdates
@@ -77,10 +80,10 @@ def volume_chart(days: list[dt.date], series: dict[str, list[int]]) -> str:
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%d/%m"))
     ax.tick_params(axis="x", labelsize=10)
     fig.tight_layout()
-    return _svg_uri(fig)
+    return _svg_uri(fig, uri)
 
 
-def tone_chart(days: list[dt.date], values: list[float | None]) -> str:
+def tone_chart(days: list[dt.date], values: list[float | None], uri: bool = True) -> str:
     """Net tone per day (None: no toned mention that day, left as a gap) on a fixed −1…+1 scale."""
     import matplotlib.dates as mdates
 
@@ -95,7 +98,7 @@ def tone_chart(days: list[dt.date], values: list[float | None]) -> str:
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%d/%m"))
     ax.tick_params(axis="both", labelsize=10)
     fig.tight_layout()
-    return _svg_uri(fig)
+    return _svg_uri(fig, uri)
 
 
 def sparkline(values: list[int], width: int = 84, height: int = 22) -> str:

@@ -67,11 +67,14 @@ class TrainingSources:
     newsmtsc: Path | None = None
     whole_text_sample: int | None = None  # train on this many SmSA + NusaX rows (a seeded sample); None: all
     templates: bool = True  # the template news tone set in training and validation
+    # analysts' tone corrections as (sentence, label, agency id) from `monitor.db.corrections.tone_items`
+    corrections: tuple[tuple[str, str, str], ...] = ()
 
 
 def tone_datasets(sources: TrainingSources, names: dict[str, str]) -> ToneData:
     """Training rows (SmSA + NusaX train, whole-text rows weighted by :func:`balanced_weights` with
-    ``class_balance``; news templates at NEWS_WEIGHT; real news at REAL_WEIGHT × class balance; NewsMTSC at 1),
+    ``class_balance``; news templates at NEWS_WEIGHT; real news at REAL_WEIGHT × class balance; analysts'
+    corrections at REAL_WEIGHT; NewsMTSC at 1),
     validation (valid-smsa, valid-news, valid-real) and test (test-smsa, test-nusax-unseen, test-news, test-real,
     test-real-balanced) as Examples."""
     shared = sources.shared
@@ -106,6 +109,13 @@ def tone_datasets(sources: TrainingSources, names: dict[str, str]) -> ToneData:
             weights = balanced_weights(real["train"], sources.real_class_balance)
             data.train += real["train"]
             data.train_weights += [REAL_WEIGHT * w for w in weights]
+    if sources.corrections:
+        unknown = sorted({agency for _, _, agency in sources.corrections} - set(names))
+        if unknown:
+            raise ValueError(f"corrections name agencies not in the register: {unknown[:5]}")
+        corrected = [Example(text, label, names[agency]) for text, label, agency in sources.corrections]
+        data.train += corrected
+        data.train_weights += [REAL_WEIGHT] * len(corrected)  # read by the people who know the agency: like real news
     if sources.newsmtsc is not None:
         english = [Example(text, label, target) for text, target, label in newsmtsc_rows(sources.newsmtsc / "train.jsonl")]
         data.train += english

@@ -27,6 +27,7 @@ import getpass
 import logging
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,26 +91,44 @@ class WebSettings:
     secret: str = ""
     secure_cookies: bool = False
     lock_timeout_s: float = 20.0
+    as_of: dt.date | None = None  # show the dashboard as of this local day (looking back; benchmarks); None: today
 
 
 class Database:
-    """Short-lived connections, one at a time in this process (see the module docstring)."""
+    """Short-lived connections, one at a time in this process (see the module docstring).
+
+    Writers of other processes (a run, the scheduler) cannot queue for DuckDB's file lock; they poll
+    (monitor/db/store.py). So that a busy dashboard leaves them room, it holds the file at most half the time:
+    after a connection held for t seconds the next one opens no sooner than max(t, MIN_GAP_S) later."""
+
+    MIN_GAP_S = 0.02
 
     def __init__(self, path: str, lock_timeout_s: float):
         self.store = Store(path, lock_timeout_s=lock_timeout_s, spool_dir="")
         self._lock = threading.Lock()
+        self._next_open = 0.0
         with self.store.session():  # an older file brought up to the current schema once, at start
             pass
 
     @contextlib.contextmanager
-    def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        with self._lock, self.store.session(read_only=True) as con:
-            yield con
+    def _held(self, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self._lock:
+            wait = self._next_open - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            opened = time.monotonic()
+            try:
+                with self.store.session(read_only=read_only) as con:
+                    yield con
+            finally:
+                closed = time.monotonic()
+                self._next_open = closed + max(closed - opened, self.MIN_GAP_S)
 
-    @contextlib.contextmanager
-    def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        with self._lock, self.store.session() as con:
-            yield con
+    def read(self) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
+        return self._held(read_only=True)
+
+    def write(self) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
+        return self._held(read_only=False)
 
 
 def _environment(local: LocalTime) -> Environment:
@@ -162,7 +181,7 @@ def create_app(settings: WebSettings) -> Starlette:
         return wrapper
 
     def today() -> dt.date:
-        return local.today()
+        return settings.as_of or local.today()
 
     def days_param(request: Request, default: int) -> int:
         value = request.query_params.get("days", str(default))
@@ -182,6 +201,15 @@ def create_app(settings: WebSettings) -> Starlette:
             return error(request, 404, "Instansi tidak dikenal.")
         return render(request, "agency.html", data=data)
 
+    async def agency_chart(request: Request) -> Response:
+        days = days_param(request, 28)
+        kind = request.path_params["kind"]
+        with db.read() as con:
+            svg = pages.agency_chart(con, request.path_params["agency_id"], today(), days, kind)
+        if svg is None:
+            return error(request, 404, "Grafik tidak dikenal.")
+        return Response(svg, media_type="image/svg+xml", headers={**SECURITY_HEADERS, "Cache-Control": "private, max-age=300"})
+
     def _date(value: str | None, default: dt.date) -> dt.date:
         try:
             return dt.date.fromisoformat(value) if value else default
@@ -200,7 +228,7 @@ def create_app(settings: WebSettings) -> Starlette:
         f = pages.StoryFilter(since=first, until=last + dt.timedelta(days=1), agency=q.get("agency") or None, tone=tone,
                               outlet=q.get("outlet") or None, topic=q.get("topic") or None,
                               text=(q.get("q") or "").strip()[:200] or None,
-                              order=q.get("order") if q.get("order") in pages.ORDERS else "newest", page=page)
+                              order=str(q.get("order")) if q.get("order") in pages.ORDERS else "newest", page=page)
         with db.read() as con:
             data = pages.stories(con, f)
             choices = pages.filter_choices(con, f.since, f.until)
@@ -236,8 +264,9 @@ def create_app(settings: WebSettings) -> Starlette:
         return RedirectResponse(f"/article/{article_id}", status_code=303)
 
     async def downloads(request: Request) -> Response:
-        this_week = Week.last_complete(local)
-        weeks = [Week.last_complete(local, dt.datetime.now(dt.UTC) - dt.timedelta(days=7 * i)) for i in range(-1, 12)]
+        noon = local.start_of(today()) + dt.timedelta(hours=12)
+        this_week = Week.last_complete(local, noon)
+        weeks = [Week.last_complete(local, noon - dt.timedelta(days=7 * i)) for i in range(-1, 12)]
         return render(request, "downloads.html", weeks=weeks, default=this_week, kinds=list(DOWNLOADS) + ["report.html"])
 
     async def download(request: Request) -> Response:
@@ -303,7 +332,8 @@ def create_app(settings: WebSettings) -> Starlette:
         return error(request, 404, "Halaman tidak ditemukan.")
 
     routes = [
-        Route("/", guarded(overview)), Route("/agency/{agency_id}", guarded(agency)), Route("/stories", guarded(stories)),
+        Route("/", guarded(overview)), Route("/agency/{agency_id}", guarded(agency)),
+        Route("/agency/{agency_id}/chart/{kind}.svg", guarded(agency_chart)), Route("/stories", guarded(stories)),
         Route("/article/{article_id}", guarded(article)),
         Route("/article/{article_id}/correct", guarded(correct), methods=["POST"]),
         Route("/downloads", guarded(downloads)), Route("/downloads/{week}/{kind}", guarded(download)),

@@ -24,6 +24,8 @@ from monitor.outputs.charts import enough_points, tone_chart, volume_chart
 TONE_WORDS = {"negative": "negatif", "neutral": "netral", "positive": "positif"}
 OVERVIEW_TOP = 10     # agencies on the overview when none is followed
 STORIES_PER_PAGE = 50
+# the columns a page reads from the window (fewer columns: less to decompress and copy)
+WINDOW_COLUMNS = "agency_id, article_id, cluster_id, title, outlet, day, ts, tone, p_negative, corrected"
 PEERS = 6             # agencies of the same type beside the one shown in share of voice
 
 
@@ -32,23 +34,59 @@ def period(today: dt.date, days: int) -> tuple[dt.date, dt.date]:
     return today - dt.timedelta(days=days - 1), today + dt.timedelta(days=1)
 
 
-def _figures(con: duckdb.DuckDBPyConnection, agencies: list[str] | None, since: dt.date, until: dt.date) -> dict[str, dict]:
-    rows = dict_rows(con, """
+def _window(con: duckdb.DuckDBPyConnection, agencies: list[str], first: dt.date, until: dt.date,
+            columns: str = WINDOW_COLUMNS) -> None:
+    """The mentions of `agencies` on local days [first, until) as the temporary table `window_mentions` (this
+    connection only, gone when it closes): a page reads the views once, then its figures read this small table."""
+    marks = ", ".join("?" for _ in agencies) or "NULL"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE window_mentions AS SELECT {columns} FROM agency_mentions "
+                f"WHERE agency_id IN ({marks}) AND day >= ? AND day < ?", [*agencies, first, until])
+
+
+def _figures(con: duckdb.DuckDBPyConnection, since: dt.date, until: dt.date, source: str = "window_mentions",
+             agencies: list[str] | None = None) -> dict[str, dict]:
+    """agency -> mentions, stories, tone counts, net tone, corrected tones over [since, until) of `source`."""
+    rows = dict_rows(con, f"""
         SELECT agency_id, count(*) AS mentions, count(DISTINCT cluster_id) AS stories,
                count(*) FILTER (tone = 'positive') AS positive, count(*) FILTER (tone = 'neutral') AS neutral,
                count(*) FILTER (tone = 'negative') AS negative, count(tone) AS toned,
                round((count(*) FILTER (tone = 'positive') - count(*) FILTER (tone = 'negative')) / nullif(count(tone), 0), 3) AS net_tone,
                count(*) FILTER (corrected) AS corrected
-        FROM agency_mentions WHERE day >= ? AND day < ? AND (? OR list_contains(?, agency_id))
+        FROM {source} WHERE day >= ? AND day < ? AND (? OR list_contains(?, agency_id))
         GROUP BY agency_id""", [since, until, agencies is None, agencies or []])
     return {r["agency_id"]: r for r in rows}
 
 
-def _spikes(con: duckdb.DuckDBPyConnection, agencies: list[str], since: dt.date, until: dt.date) -> list[dict]:
-    source = ("SELECT agency_id, day, mentions, negative, toned FROM agency_daily WHERE list_contains($1, agency_id) "
-              "AND day >= $2::DATE - 29 AND day < $3::DATE")
-    return dict_rows(con, spikes_sql(source, extra_where=" AND day >= $2::DATE") + " ORDER BY day DESC, agency_id",
-                     [agencies, since, until])
+def _spikes(con: duckdb.DuckDBPyConnection, since: dt.date) -> list[dict]:
+    """Spike days (the rule of monitor/db/views.py) from `since` on, over `window_mentions` (which must hold the
+    29 days before `since` as the baseline)."""
+    source = ("SELECT agency_id, day, count(*) AS mentions, count(*) FILTER (tone = 'negative') AS negative, "
+              "count(tone) AS toned FROM window_mentions GROUP BY agency_id, day")
+    return dict_rows(con, spikes_sql(source, extra_where=" AND day >= $1::DATE") + " ORDER BY day DESC, agency_id", [since])
+
+
+def _volumes(con: duckdb.DuckDBPyConnection, since: dt.date, until: dt.date, agency_type: str | None = None,
+             any_type: bool = True) -> dict[str, int]:
+    """agency -> mentions on local days [since, until), units counted for their parent once per article as in
+    `agency_mentions`, removed mentions left out: read from the base tables without the tone join (volume needs
+    no tone), for rankings over many agencies. `agency_type`: only agencies of that type (unless `any_type`)."""
+    rows = con.execute("""
+        WITH named AS (
+            SELECT m.article_id, m.agency_id FROM mentions m JOIN articles a ON a.article_id = m.article_id
+            WHERE a.local_day >= ? AND a.local_day < ?
+              AND NOT EXISTS (SELECT 1 FROM removed_mentions r WHERE r.article_id = m.article_id AND r.agency_id = m.agency_id)),
+        rolled AS (SELECT article_id, agency_id FROM named
+                   UNION SELECT n.article_id, g.parent FROM named n JOIN agencies g ON g.agency_id = n.agency_id WHERE g.parent IS NOT NULL)
+        SELECT r.agency_id, count(*) FROM rolled r JOIN agencies g ON g.agency_id = r.agency_id
+        WHERE ? OR g.type IS NOT DISTINCT FROM ? GROUP BY r.agency_id""", [since, until, any_type, agency_type]).fetchall()
+    return {agency: int(n) for agency, n in rows}
+
+
+def _corrections(con: duckdb.DuckDBPyConnection, figures: dict[str, dict], since: dt.date, until: dt.date,
+                 agencies: list[str]) -> corrections.CorrectionCounts:
+    removed = con.execute("SELECT count(*) FROM removed_mentions WHERE day >= ? AND day < ? AND list_contains(?, agency_id)",
+                          [since, until, agencies]).fetchall()[0][0]
+    return corrections.CorrectionCounts(sum(f["corrected"] for f in figures.values()), int(removed))
 
 
 def names(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
@@ -60,10 +98,13 @@ def overview(con: duckdb.DuckDBPyConnection, followed: list[str], today: dt.date
     before: mentions, unique stories, net tone and changes, spike days; the last run, feed health, corrections."""
     since, until = period(today, days)
     before = since - dt.timedelta(days=days)
-    now = _figures(con, followed or None, since, until)
-    shown = list(followed) or [a for a, _ in sorted(now.items(), key=lambda kv: (-kv[1]["mentions"], kv[0]))][:OVERVIEW_TOP]
-    previous = _figures(con, shown, before, since) if shown else {}
-    spikes = _spikes(con, shown, since, until) if shown else []
+    shown = list(followed)
+    if not shown:
+        top = _volumes(con, since, until)
+        shown = [a for a, _ in sorted(top.items(), key=lambda kv: (-kv[1], kv[0]))][:OVERVIEW_TOP]
+    _window(con, shown, min(before, since - dt.timedelta(days=29)), until, "agency_id, cluster_id, day, tone, corrected")
+    now, previous = _figures(con, since, until), _figures(con, before, since)
+    spikes = _spikes(con, since)
     agency_names = names(con)
     rows = []
     for agency in shown:
@@ -80,9 +121,9 @@ def overview(con: duckdb.DuckDBPyConnection, followed: list[str], today: dt.date
     feeds = dict_rows(con, "SELECT count(*) AS feeds, count(*) FILTER (consecutive_failures > 0) AS failing FROM feeds")[0]
     failing = dict_rows(con, "SELECT feed_id, outlet, last_status, last_reason, failing_since FROM feeds "
                              "WHERE consecutive_failures > 0 ORDER BY failing_since LIMIT 5")
-    return {"since": since, "until": until, "days": days, "rows": rows, "followed": bool(followed),
+    return {"since": since, "until": until, "last": until - dt.timedelta(days=1), "days": days, "rows": rows, "followed": bool(followed),
             "last_run": last_run[0] if last_run else None, "feeds": feeds, "failing": failing,
-            "corrections": corrections.counts(con, since, until, shown or None)}
+            "corrections": _corrections(con, now, since, until, shown)}
 
 
 def agency(con: duckdb.DuckDBPyConnection, agency_id: str, today: dt.date, days: int = 28) -> dict[str, Any] | None:
@@ -92,9 +133,41 @@ def agency(con: duckdb.DuckDBPyConnection, agency_id: str, today: dt.date, days:
     if not info:
         return None
     since, until = period(today, days)
+    _window(con, [agency_id], since - dt.timedelta(days=29), until)
+    day_list, series, net = _daily_series(con, since, days)
+    volume = [sum(day) for day in zip(*series.values(), strict=True)]
+    volumes = _volumes(con, since, until, info[0]["type"], any_type=False)
+    total_volume = sum(volumes.values())
+    agency_names = names(con)
+    peers = [{"agency_id": a, "name": agency_names.get(a, a), "mentions": n, "share": round(n / total_volume, 4)}
+             for a, n in sorted(volumes.items(), key=lambda kv: (-kv[1], kv[0]))]
+    shown_peers = peers[:PEERS] + [p for p in peers[PEERS:] if p["agency_id"] == agency_id]
+    total = _figures(con, since, until)
+    return {
+        **info[0], "since": since, "until": until, "last": until - dt.timedelta(days=1), "days": days,
+        "total": total.get(agency_id, {}),
+        "volume_chart": enough_points(volume), "tone_chart": enough_points(net, zero_is_data=True),
+        "active_days": sum(1 for v in volume if v),
+        "peers": shown_peers, "peer_count": len(peers),
+        "topics": dict_rows(con, "SELECT topic_id, count(*) AS articles FROM (SELECT unnest(x.topics) AS topic_id FROM "
+                                 "window_mentions w JOIN article_analysis x USING (article_id) WHERE w.day >= ?) "
+                                 "GROUP BY ALL ORDER BY articles DESC, topic_id LIMIT 8", [since]),
+        "outlets": dict_rows(con, "SELECT outlet, count(*) AS mentions, count(*) FILTER (tone = 'negative') AS negative "
+                                  "FROM window_mentions WHERE day >= ? GROUP BY ALL ORDER BY mentions DESC, outlet LIMIT 10", [since]),
+        "spikes": _spikes(con, since),
+        "stories": stories(con, StoryFilter(agency=agency_id, since=since, until=until, order="negative"), per_page=10,
+                           source="window_mentions")["rows"],
+        "corrections": _corrections(con, total, since, until, [agency_id]),
+    }
+
+
+def _daily_series(con: duckdb.DuckDBPyConnection, since: dt.date, days: int) -> tuple[list[dt.date], dict[str, list[int]], list]:
+    """(days, mentions per tone per day as charts.volume_chart takes them, net tone per day) from `window_mentions`."""
     daily = {r["day"]: r for r in dict_rows(
-        con, "SELECT day, mentions, positive, neutral, negative, toned, net_tone FROM agency_daily "
-             "WHERE agency_id = ? AND day >= ? AND day < ?", [agency_id, since, until])}
+        con, "SELECT day, count(*) AS mentions, count(*) FILTER (tone = 'positive') AS positive, "
+             "count(*) FILTER (tone = 'neutral') AS neutral, count(*) FILTER (tone = 'negative') AS negative, "
+             "count(tone) AS toned, round((count(*) FILTER (tone = 'positive') - count(*) FILTER (tone = 'negative')) "
+             "/ nullif(count(tone), 0), 3) AS net_tone FROM window_mentions WHERE day >= ? GROUP BY day", [since])}
     day_list = [since + dt.timedelta(days=i) for i in range(days)]
     series = {"Negatif": [daily.get(d, {}).get("negative", 0) for d in day_list],
               "Netral": [daily.get(d, {}).get("neutral", 0) for d in day_list],
@@ -102,31 +175,18 @@ def agency(con: duckdb.DuckDBPyConnection, agency_id: str, today: dt.date, days:
     untoned = [daily[d]["mentions"] - daily[d]["toned"] if d in daily else 0 for d in day_list]
     if any(untoned):
         series["Belum dinilai"] = untoned
-    volume = [daily.get(d, {}).get("mentions", 0) for d in day_list]
-    net = [daily.get(d, {}).get("net_tone") for d in day_list]
-    peers = dict_rows(con, """
-        WITH peers AS (SELECT agency_id FROM agencies WHERE type IS NOT DISTINCT FROM (SELECT type FROM agencies WHERE agency_id = ?)),
-        m AS (SELECT agency_id, count(*) AS mentions FROM agency_mentions
-              WHERE day >= ? AND day < ? AND agency_id IN (SELECT agency_id FROM peers) GROUP BY agency_id)
-        SELECT m.agency_id, g.name, m.mentions, round(m.mentions / sum(m.mentions) OVER (), 4) AS share
-        FROM m JOIN agencies g USING (agency_id) ORDER BY m.mentions DESC, m.agency_id""", [agency_id, since, until])
-    shown_peers = peers[:PEERS] + [p for p in peers[PEERS:] if p["agency_id"] == agency_id]
-    return {
-        **info[0], "since": since, "until": until, "days": days,
-        "total": _figures(con, [agency_id], since, until).get(agency_id, {}),
-        "volume_chart": volume_chart(day_list, series) if enough_points(volume) else None,
-        "tone_chart": tone_chart(day_list, net) if enough_points(net, zero_is_data=True) else None,
-        "active_days": sum(1 for v in volume if v),
-        "peers": shown_peers, "peer_count": len(peers),
-        "topics": dict_rows(con, "SELECT topic_id, sum(articles) AS articles FROM agency_topic_daily WHERE agency_id = ? "
-                                 "AND day >= ? AND day < ? GROUP BY ALL ORDER BY articles DESC, topic_id LIMIT 8", [agency_id, since, until]),
-        "outlets": dict_rows(con, "SELECT outlet, sum(mentions) AS mentions, sum(negative) AS negative FROM agency_outlets "
-                                  "WHERE agency_id = ? AND day >= ? AND day < ? GROUP BY ALL ORDER BY mentions DESC, outlet LIMIT 10",
-                             [agency_id, since, until]),
-        "spikes": _spikes(con, [agency_id], since, until),
-        "stories": stories(con, StoryFilter(agency=agency_id, since=since, until=until, order="negative"), per_page=10)["rows"],
-        "corrections": corrections.counts(con, since, until, [agency_id]),
-    }
+    return day_list, series, [daily.get(d, {}).get("net_tone") for d in day_list]
+
+
+def agency_chart(con: duckdb.DuckDBPyConnection, agency_id: str, today: dt.date, days: int, kind: str) -> str | None:
+    """The agency page's chart as an SVG document: kind 'volume' (daily mentions by tone) or 'tone' (daily net
+    tone); None for another kind. Served apart from the page so that the page itself is not held up by drawing."""
+    if kind not in ("volume", "tone"):
+        return None
+    since, until = period(today, days)
+    _window(con, [agency_id], since, until, "day, tone")
+    day_list, series, net = _daily_series(con, since, days)
+    return volume_chart(day_list, series, uri=False) if kind == "volume" else tone_chart(day_list, net, uri=False)
 
 
 @dataclass
@@ -149,10 +209,12 @@ ORDERS = {"newest": "first_ts DESC, cluster_id", "negative": "negative_share DES
           "carried": "outlets DESC, articles DESC, cluster_id"}
 
 
-def stories(con: duckdb.DuckDBPyConnection, f: StoryFilter, per_page: int = STORIES_PER_PAGE) -> dict[str, Any]:
+def stories(con: duckdb.DuckDBPyConnection, f: StoryFilter, per_page: int = STORIES_PER_PAGE,
+            source: str = "agency_mentions") -> dict[str, Any]:
     """One row per story cluster in the period matching the filters, with its pickups (articles, outlets), the
-    agencies it names and its tone; `more` when a next page exists."""
-    where, params = ["day >= ?", "day < ?"], [f.since, f.until]
+    agencies it names and its tone; `more` when a next page exists. `source`: the view, or `window_mentions`."""
+    where: list[str] = ["day >= ?", "day < ?"]
+    params: list[Any] = [f.since, f.until]
     if f.agency:
         where.append("agency_id = ?")
         params.append(f.agency)
@@ -180,7 +242,7 @@ def stories(con: duckdb.DuckDBPyConnection, f: StoryFilter, per_page: int = STOR
                list(DISTINCT outlet ORDER BY outlet)[:5] AS outlet_names, list(DISTINCT agency_id ORDER BY agency_id) AS agencies,
                mode(tone) AS tone, max(p_negative) AS max_p_negative,
                count(*) FILTER (tone = 'negative') / count(*) AS negative_share, count(*) FILTER (corrected) AS corrected
-        FROM agency_mentions WHERE {' AND '.join(where)}
+        FROM {source} WHERE {' AND '.join(where)}
         GROUP BY cluster_id {having} ORDER BY {order} LIMIT {per_page + 1} OFFSET {offset}""", params)
     return {"rows": rows[:per_page], "more": len(rows) > per_page, "page": max(f.page, 1)}
 

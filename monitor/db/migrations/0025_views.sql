@@ -1,0 +1,2 @@
+-- v25: the unit roll-up groups by the article's own columns, so day and agency filters reach the scans
+-- @views
