@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor.db.store import Store, scalar
 from monitor.web.app import WebSettings, create_app
 from monitor.web.auth import add_user
 
@@ -84,19 +85,30 @@ def set_width(driver, width: int) -> None:
                            {"width": width, "height": 844 if width < 500 else 900, "deviceScaleFactor": 1, "mobile": width < 500})
 
 
+def click_and_wait(driver, element) -> None:
+    """Click something that loads a new page, and wait until the old page is gone (no stale elements after)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(old))
+
+
 def log_in(driver, base: str, name: str) -> None:
     from selenium.webdriver.common.by import By
 
     driver.get(base + "/login")
     driver.find_element(By.NAME, "name").send_keys(name)
     driver.find_element(By.NAME, "password").send_keys(PASSWORD)
-    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    click_and_wait(driver, driver.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
 
 
 def log_out(driver) -> None:
     from selenium.webdriver.common.by import By
 
-    driver.find_element(By.ID, "logout").click()
+    click_and_wait(driver, driver.find_element(By.ID, "logout"))
 
 
 def measure(driver) -> dict:
@@ -153,17 +165,17 @@ def test_an_analyst_filters_opens_corrects_and_sees_the_figures_change_then_a_vi
     browser.get(base + "/stories")
     browser.find_element(By.NAME, "agency").send_keys("kpk")
     Select(browser.find_element(By.NAME, "tone")).select_by_value("negative")
-    browser.find_element(By.CSS_SELECTOR, "#filters button").click()
+    click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "#filters button"))
     assert "agency=kpk" in browser.current_url and "tone=negative" in browser.current_url
     rows = browser.find_elements(By.CSS_SELECTOR, "#hasil tbody tr")
     assert rows and all("negatif" in r.text for r in rows)
-    rows[0].find_element(By.CSS_SELECTOR, "a").click()
+    click_and_wait(browser, rows[0].find_element(By.CSS_SELECTOR, "a"))
     article_url = browser.current_url
     mention = browser.find_element(By.ID, "mention-kpk")
     assert "negatif" in mention.text and browser.find_elements(By.CSS_SELECTOR, "#teks mark.tone-negative")
     Select(mention.find_element(By.NAME, "new_value")).select_by_value("positive")
     mention.find_element(By.NAME, "note").send_keys("klarifikasi humas, bukan kritik")
-    mention.find_element(By.CSS_SELECTOR, "button").click()
+    click_and_wait(browser, mention.find_element(By.CSS_SELECTOR, "button"))
     assert browser.current_url == article_url
     assert "Koreksi disimpan." in browser.find_element(By.CSS_SELECTOR, ".flash").text
     assert "positif" in browser.find_element(By.ID, "mention-kpk").text
@@ -171,10 +183,14 @@ def test_an_analyst_filters_opens_corrects_and_sees_the_figures_change_then_a_vi
     browser.get(base + "/")
     after = browser.find_element(By.ID, "instansi").text
     assert after != before and "Koreksi analis dipakai: 1 nada diubah" in after
-    week = re.search(r"/downloads/(\d{4}-W\d{2})/", browser.get(base + "/downloads") or browser.page_source).group(1)
+    article_id = article_url.rsplit("/", 1)[1]
+    with Store(db).session(read_only=True) as con:  # the ISO week the corrected article is counted in
+        week = scalar(con, "SELECT strftime(day, '%G-W%V') FROM agency_mentions WHERE article_id = ? AND agency_id = 'kpk'", [article_id])
+    browser.get(base + "/downloads")
+    assert f"/downloads/{week}/summary.csv" in browser.page_source
     status, body = cookie_request(browser, f"{base}/downloads/{week}/summary.csv")
     rows = {r["agency_id"]: r for r in csv.DictReader(io.StringIO(body.decode("utf-8-sig")))}
-    assert status == 200 and rows["kpk"]["tones_corrected"] == "1"  # this week: the article was among the newest
+    assert status == 200 and rows["kpk"]["tones_corrected"] == "1"
     log_out(browser)
     assert "/login" in browser.current_url
     browser.get(base + "/")

@@ -205,7 +205,8 @@ class StoryFilter:
     extra: dict[str, str] = field(default_factory=dict)
 
 
-ORDERS = {"newest": "first_ts DESC, cluster_id", "negative": "negative_share DESC, max_p_negative DESC NULLS LAST, outlets DESC, cluster_id",
+ORDERS = {"newest": "first_ts DESC, cluster_id",
+          "negative": "negative_share DESC, max_p_negative DESC NULLS LAST, outlets DESC, first_ts DESC, cluster_id",
           "carried": "outlets DESC, articles DESC, cluster_id"}
 
 
