@@ -109,6 +109,8 @@ def test_every_page_renders_with_a_strict_content_security_policy(db):
         svg = client.get(chart)
         assert svg.headers["content-type"] == "image/svg+xml" and svg.text.lstrip().startswith("<?xml") and "<svg" in svg.text
     assert client.get("/agency/kpk/chart/pie.svg").status_code == 404
+    fresh = make_client(db).get("/agency/polri/chart/tone.svg?days=7")  # without its page first: read from the database
+    assert fresh.status_code == 200 and "<svg" in fresh.text
     assert "Porsi pemberitaan" in agency and "Badan Nasional Penanggulangan Bencana" in agency  # a peer of the same type
     assert client.get("/monitor.css").headers["content-type"].startswith("text/css")
 

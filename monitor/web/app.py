@@ -25,6 +25,8 @@ import datetime as dt
 import getpass
 import logging
 import tempfile
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +57,7 @@ from monitor.web.context import (
 
 log = logging.getLogger(__name__)
 PUBLIC_PATHS = ("/login", "/monitor.css")
+SERIES_KEPT = 64
 CSRF_MESSAGE = "Formulir kedaluwarsa atau tidak sah (token CSRF). Muat ulang halaman lalu coba lagi."
 
 
@@ -69,6 +72,9 @@ class Site:
         self.env = environment(settings.local)
         self.throttle = LoginThrottle()
         self.local = settings.local
+        # the agency pages' chart data, kept for the two chart requests that follow each page (LRU, per data version)
+        self.series: OrderedDict[tuple, pages.DailySeries] = OrderedDict()
+        self.series_lock = threading.Lock()
 
     # -- shared --------------------------------------------------------------------------------------------------
     def current_user(self, request: Request) -> User | None:
@@ -107,16 +113,27 @@ class Site:
         return self.render(request, "overview.html", data=data)
 
     def agency(self, request: Request) -> Response:
+        agency_id, days = request.path_params["agency_id"], self.days(request, 28)
         with self.db.read() as con:
-            data = pages.agency(con, request.path_params["agency_id"], self.today(), self.days(request, 28))
+            data = pages.agency(con, agency_id, self.today(), days)
         if data is None:
             return self.error(request, 404, "Instansi tidak dikenal.")
+        with self.series_lock:
+            self.series[(agency_id, days, self.today(), self.db.version())] = data["series"]
+            while len(self.series) > SERIES_KEPT:
+                self.series.popitem(last=False)
         return self.render(request, "agency.html", data=data)
 
     def agency_chart(self, request: Request) -> Response:
-        with self.db.read() as con:
-            svg = pages.agency_chart(con, request.path_params["agency_id"], self.today(), self.days(request, 28),
-                                     request.path_params["kind"])
+        agency_id, days, kind = request.path_params["agency_id"], self.days(request, 28), request.path_params["kind"]
+        if kind not in ("volume", "tone"):
+            return self.error(request, 404, "Grafik tidak dikenal.")
+        with self.series_lock:
+            data = self.series.get((agency_id, days, self.today(), self.db.version()))
+        if data is None:  # not right after its page (or the data changed since)
+            with self.db.read() as con:
+                data = pages.daily_series(con, agency_id, self.today(), days)
+        svg = pages.chart_svg(kind, data)
         if svg is None:
             return self.error(request, 404, "Grafik tidak dikenal.")
         return Response(svg, media_type="image/svg+xml", headers={**SECURITY_HEADERS, "Cache-Control": "private, max-age=300"})

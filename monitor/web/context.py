@@ -98,6 +98,16 @@ class Database:
                 closed = time.monotonic()
                 self._next_open = closed + max(closed - opened, self.MIN_GAP_S)
 
+    def version(self) -> tuple[int, ...]:
+        """Changes with every committed write (the file or its write-ahead log): a key for results kept between
+        requests."""
+        stamps: list[int] = []
+        for path in (Path(self.store.path), Path(str(self.store.path) + ".wal")):
+            with contextlib.suppress(FileNotFoundError):
+                stat = path.stat()
+                stamps += [stat.st_mtime_ns, stat.st_size]
+        return tuple(stamps)
+
     def read(self) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
         return self._held(read_only=True)
 

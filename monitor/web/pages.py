@@ -26,6 +26,7 @@ OVERVIEW_TOP = 10     # agencies on the overview when none is followed
 STORIES_PER_PAGE = 50
 # the columns a page reads from the window (fewer columns: less to decompress and copy)
 WINDOW_COLUMNS = "agency_id, article_id, cluster_id, title, outlet, day, ts, tone, p_negative, corrected"
+DailySeries = tuple[list[dt.date], dict[str, list[int]], list]  # days, mentions per tone per day, net tone per day
 PEERS = 6             # agencies of the same type beside the one shown in share of voice
 
 
@@ -147,6 +148,7 @@ def agency(con: duckdb.DuckDBPyConnection, agency_id: str, today: dt.date, days:
         **info[0], "since": since, "until": until, "last": until - dt.timedelta(days=1), "days": days,
         "total": total.get(agency_id, {}),
         "volume_chart": enough_points(volume), "tone_chart": enough_points(net, zero_is_data=True),
+        "series": (day_list, series, net),
         "active_days": sum(1 for v in volume if v),
         "peers": shown_peers, "peer_count": len(peers),
         "topics": dict_rows(con, "SELECT topic_id, count(*) AS articles FROM (SELECT unnest(x.topics) AS topic_id FROM "
@@ -161,7 +163,7 @@ def agency(con: duckdb.DuckDBPyConnection, agency_id: str, today: dt.date, days:
     }
 
 
-def _daily_series(con: duckdb.DuckDBPyConnection, since: dt.date, days: int) -> tuple[list[dt.date], dict[str, list[int]], list]:
+def _daily_series(con: duckdb.DuckDBPyConnection, since: dt.date, days: int) -> DailySeries:
     """(days, mentions per tone per day as charts.volume_chart takes them, net tone per day) from `window_mentions`."""
     daily = {r["day"]: r for r in dict_rows(
         con, "SELECT day, count(*) AS mentions, count(*) FILTER (tone = 'positive') AS positive, "
@@ -178,15 +180,22 @@ def _daily_series(con: duckdb.DuckDBPyConnection, since: dt.date, days: int) -> 
     return day_list, series, [daily.get(d, {}).get("net_tone") for d in day_list]
 
 
-def agency_chart(con: duckdb.DuckDBPyConnection, agency_id: str, today: dt.date, days: int, kind: str) -> str | None:
-    """The agency page's chart as an SVG document: kind 'volume' (daily mentions by tone) or 'tone' (daily net
-    tone); None for another kind. Served apart from the page so that the page itself is not held up by drawing."""
-    if kind not in ("volume", "tone"):
-        return None
+def daily_series(con: duckdb.DuckDBPyConnection, agency_id: str, today: dt.date, days: int) -> DailySeries:
+    """The agency page's chart data alone (its chart requests use it when the page's own copy is not at hand)."""
     since, until = period(today, days)
     _window(con, [agency_id], since, until, "day, tone")
-    day_list, series, net = _daily_series(con, since, days)
-    return volume_chart(day_list, series, uri=False) if kind == "volume" else tone_chart(day_list, net, uri=False)
+    return _daily_series(con, since, days)
+
+
+def chart_svg(kind: str, data: DailySeries) -> str | None:
+    """The agency page's chart as an SVG document: kind 'volume' (daily mentions by tone) or 'tone' (daily net
+    tone); None for another kind. Served apart from the page so that the page itself is not held up by drawing."""
+    day_list, series, net = data
+    if kind == "volume":
+        return volume_chart(day_list, series, uri=False)
+    if kind == "tone":
+        return tone_chart(day_list, net, uri=False)
+    return None
 
 
 @dataclass
