@@ -13,6 +13,11 @@ ROOT = Path(__file__).resolve().parent.parent
 TEST_SETTINGS = {"allow_private_networks": True, "per_host_gap_s": 0.0, "extract_workers": 0,
                  "total_timeout_s": 5, "connect_timeout_s": 2, "db_lock_timeout_s": 0.5, "min_text_chars": 200}
 
+# Titles and names feeds have carried or could carry: markup, a spreadsheet formula, a word too long to wrap, a
+# right-to-left override. Pages, reports and exports must show them as text.
+HOSTILE_TITLES = ['<img src=x onerror="document.title=1">', '=HYPERLINK("http://evil.example.com","klik")',
+                  "Judul sangat panjang tanpa spasi " + "x" * 120, "Media \u202eRTL dibalik"]
+
 PARAGRAPHS = {
     "banjir": [
         "Badan Nasional Penanggulangan Bencana (BNPB) mencatat 1.450 warga mengungsi akibat banjir yang melanda empat kecamatan sejak Sabtu dini hari. Ketinggian air di permukiman mencapai satu meter.",

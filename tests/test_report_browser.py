@@ -17,13 +17,12 @@ from monitor.outputs.export import Week
 from monitor.outputs.queries import read_only_connection
 from monitor.outputs.report import write_weekly_report
 
-from helpers import batch
+from helpers import HOSTILE_TITLES, batch
 
 pytestmark = pytest.mark.browser
 UTC = dt.UTC
 WEEK = Week.parse("2026-W48")
-HOSTILE = ['<img src=x onerror="document.title=1">', '=HYPERLINK("http://evil.example.com","klik")',
-           "Judul sangat panjang tanpa spasi " + "x" * 120, "Media \u202eRTL dibalik"]
+HOSTILE = HOSTILE_TITLES
 # Appended to a copy of the report: measures what the page does at its width and posts it to the page around it.
 PROBE = """<script>window.addEventListener('load', () => {
   const imgs = [...document.images];

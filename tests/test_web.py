@@ -16,11 +16,10 @@ from monitor.outputs.export import Week
 from monitor.web.app import WebSettings, create_app
 from monitor.web.auth import LoginThrottle, UsersFileError, add_user, hash_password, load_users, verify_password
 
-from helpers import batch
+from helpers import HOSTILE_TITLES, batch
 
 UTC = dt.UTC
-HOSTILE = ['<img src=x onerror="document.title=1">', '=HYPERLINK("http://evil.example.com","klik")',
-           "Media \u202eRTL dibalik", "<script>alert(1)</script> Polri"]
+HOSTILE = [*HOSTILE_TITLES, "<script>alert(1)</script> Polri"]
 SENTENCES = {"negative": "{name} dikritik keras karena lamban menangani kasus itu.",
              "neutral": "{name} menggelar rapat koordinasi pada Senin pagi.",
              "positive": "{name} dipuji warga atas layanan yang cepat."}
@@ -48,7 +47,7 @@ def dashboard_db(path, days: int = 28, today: dt.date | None = None) -> str:
                 tone = ("negative", "neutral", "positive")[(n + k) % 3]
                 name = next(a["name"] for a in AGENCIES if a["agency_id"] == agency)
                 sentence = SENTENCES[tone].format(name=name)
-                title = HOSTILE[(n // 13 - 1) % 4] if n % 13 == 0 else f"Berita {agency} nomor {n} tentang layanan publik"
+                title = HOSTILE[(n // 13 - 1) % len(HOSTILE)] if n % 13 == 0 else f"Berita {agency} nomor {n} tentang layanan publik"
                 aid = f"a{n}"
                 rows["articles"].append({
                     "article_id": aid, "url": f"https://contoh.test/{n}", "title": title, "outlet": f"Media {n % 5}",
@@ -338,3 +337,25 @@ def test_users_add_and_corrections_export_commands(db, tmp_path):
     assert [(r["article_id"], r["agency_id"], r["label"]) for r in rows] == [("a1", "kpk", "neutral")] and "text" not in rows[0]
     runner.invoke(app, ["corrections", "export", "--out", str(out), "--db", db, "--with-text"])
     assert next(csv.DictReader(out.open(encoding="utf-8")))["text"].startswith("Komisi Pemberantasan Korupsi ")
+
+
+def test_every_correction_is_logged_with_its_user_and_query_says_how_many_values_were_corrected(db, caplog):
+    from monitor.cli import _corrected_items, app
+
+    client = make_client(db)
+    token = csrf(client.get("/article/a1").text)
+    with caplog.at_level("INFO", logger="monitor.db.corrections"):
+        client.post("/article/a1/correct", data={"csrf_token": token, "kind": "tone", "agency_id": "kpk", "new_value": "positive"})
+    assert any(r.getMessage().startswith("correction by local:") and "tone a1/kpk" in r.getMessage() for r in caplog.records)
+    today = LocalTime().today()
+    result = CliRunner().invoke(app, ["query", "daily", "--db", db, "--agency", "kpk", "--since", str(today - dt.timedelta(days=2)),
+                                      "--format", "csv", "--config", "tidak-ada.yaml"])
+    assert result.exit_code == 0 and "1 value corrected by analysts (1 tone set, 0 mentions removed)" in result.output
+    assert [(label, agency) for _, label, agency in _corrected_items(db)] == [("positive", "kpk")]
+
+
+def test_downloads_offer_any_week(db):
+    client = make_client(db)
+    page = client.get("/downloads?week=2025-W02").text
+    assert "/downloads/2025-W02/xlsx" in page
+    assert client.get("/downloads?week=bukan-minggu").status_code == 400

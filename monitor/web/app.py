@@ -183,6 +183,11 @@ class Site:
     def downloads(self, request: Request) -> Response:
         noon = self.local.start_of(self.today()) + dt.timedelta(hours=12)
         weeks = [Week.last_complete(self.local, noon - dt.timedelta(days=7 * i)) for i in range(-1, 12)]
+        if request.query_params.get("week"):  # any other week, asked for by its label
+            try:
+                weeks = [Week.parse(request.query_params["week"])]
+            except ValueError as exc:
+                return self.error(request, 400, str(exc))
         return self.render(request, "downloads.html", weeks=weeks, default=Week.last_complete(self.local, noon),
                            kinds=[*DOWNLOADS, "report.html"])
 
