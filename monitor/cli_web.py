@@ -37,12 +37,16 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Bind address; an
     if not loopback and users is None:
         raise fail(EXIT_CONFIG, f"--host {host} is not loopback: give --users FILE (monitor users add) so that only "
                                 "signed-in users see the dashboard")
+    if bool(tls_cert) != bool(tls_key):
+        raise fail(EXIT_CONFIG, "--tls-cert and --tls-key go together (the certificate and its private key, PEM)")
     if not loopback and not (tls_cert and tls_key) and not proxy_tls:
         raise fail(EXIT_CONFIG, f"--host {host} is not loopback: session cookies are Secure, so serve HTTPS "
                                 "(--tls-cert and --tls-key) or put a TLS reverse proxy in front (--proxy-tls)")
     if not Path(db).exists():
         raise fail(EXIT_CONFIG, f"no database at {db} yet: run `monitor run` (or `monitor demo --db {db}`) first")
     cfg = load_config_checked(config) if Path(config).exists() else None
+    if users is not None and not users.is_file():
+        raise fail(EXIT_CONFIG, f"no users file at {users}: create it with `monitor users add NAME --role analyst --users {users}`")
     settings = WebSettings(db_path=db, local=configured_local_time(config),
                            followed=followed_ids(cfg.settings.follow, cfg.agencies) if cfg else [],
                            users_file=users, secret=session_secret(users), secure_cookies=not loopback,
@@ -52,7 +56,8 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Bind address; an
     except UsersFileError as exc:
         raise fail(EXIT_CONFIG, f"users file: {exc}") from None
     scheme = "https" if tls_cert else "http"
-    typer.echo(f"monitor dashboard on {scheme}://{host}:{port}/ (Ctrl+C stops it)", err=True)
+    typer.echo(f"monitor dashboard on {scheme}://{host}:{port}/ (Ctrl+C stops it)" if port else
+               "monitor dashboard on a free port (uvicorn prints it; Ctrl+C stops it)", err=True)
     uvicorn.run(app, host=host, port=port, ssl_certfile=str(tls_cert) if tls_cert else None,
                 ssl_keyfile=str(tls_key) if tls_key else None, proxy_headers=proxy_tls, log_level="warning",
                 server_header=False)
@@ -82,18 +87,21 @@ def corrections_export(out: Path = typer.Option(..., "--out", help="CSV file to 
                        with_text: bool = typer.Option(False, "--with-text", help="Include the sentences (only where "
                                                       "your licence for the articles allows sharing their text).")) -> None:
     """Tone corrections in force as labelled (sentence, agency) items: ids, label, URL, who and when; the sentence
-    text only with --with-text."""
-    from monitor.db.corrections import tone_items
+    text only with --with-text. Only mentions with one sentence (a correction of several sentences labels the
+    article's tone, not each sentence)."""
+    from monitor.db.corrections import multi_sentence_corrections, tone_items
     from monitor.db.store import Store
 
     if not Path(db).exists():
         raise fail(EXIT_CONFIG, f"no database at {db}")
     with Store(db).session(read_only=True) as con:
         items = tone_items(con)
+        left_out = multi_sentence_corrections(con)
     columns = ["article_id", "agency_id", "sentence_index", "label", "url", "user_name", "created_at"] + (["text"] if with_text else [])
     with open(out, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(columns)
         writer.writerows([item[c] for c in columns] for item in items)
-    typer.echo(f"{len(items)} labelled sentences from {len({(i['article_id'], i['agency_id']) for i in items})} "
-               f"corrected mentions written to {out}")
+    typer.echo(f"{len(items)} labelled sentences written to {out}" + (
+        f"; {left_out} corrected mentions with several sentences left out (their tone is the article's, not each "
+        "sentence's)" if left_out else ""))

@@ -26,8 +26,8 @@ def tone_row(article: str, agency: str, tone: str, version: str = "v1", at: dt.d
 
 @pytest.fixture
 def store(tmp_path) -> Store:
-    """Four articles of W48: a1 names KPK (negative) and the Polri unit Polda Metro Jaya (neutral), a2 names KPK
-    (positive), a3 names Polri (negative), a4 names KPK (neutral)."""
+    """Four articles of W48: a1 names KPK (negative; one sentence) and the Polri unit Polda Metro Jaya (neutral), a2
+    names KPK (positive), a3 names Polri (negative), a4 names KPK (neutral); two sentences each but a1's KPK."""
     articles, mentions, tones = [], [], []
     for n, (agency_tones) in enumerate([{"kpk": "negative", "polda-metro": "neutral"}, {"kpk": "positive"},
                                          {"polri": "negative"}, {"kpk": "neutral"}], start=1):
@@ -36,8 +36,8 @@ def store(tmp_path) -> Store:
                          "outlet": "Warta Uji", "published_at": T0 + dt.timedelta(hours=n), "fetched_at": T0,
                          "status": "ok", "cluster_id": aid, "text": f"Kalimat pertama {n}. Kalimat kedua {n}."})
         for agency, tone in agency_tones.items():
-            mentions.append({"article_id": aid, "agency_id": agency, "mention_count": 1,
-                             "sentences": [f"Kalimat pertama {n}.", f"Kalimat kedua {n}."]})
+            sentences = [f"Kalimat pertama {n}."] + ([f"Kalimat kedua {n}."] if (aid, agency) != ("a1", "kpk") else [])
+            mentions.append({"article_id": aid, "agency_id": agency, "mention_count": 1, "sentences": sentences})
             tones.append(tone_row(aid, agency, tone))
     agencies = [{"agency_id": "kpk", "name": "Komisi Pemberantasan Korupsi"},
                 {"agency_id": "polri", "name": "Kepolisian Negara Republik Indonesia"},
@@ -150,14 +150,16 @@ def test_named_stories_and_weekly_carry_the_corrected_count(store):
         assert [r[columns.index("corrected")] for r in rows] == [1]
 
 
-def test_tone_items_give_each_mention_sentence_with_the_corrected_label(store):
+def test_tone_items_label_a_mention_s_one_sentence_and_leave_out_several(store):
     correct(store, article_id="a1", agency_id="kpk", kind="tone", new_value="positive")
+    correct(store, article_id="a2", agency_id="kpk", kind="tone", new_value="negative")  # two sentences: the article's tone
     correct(store, article_id="a3", agency_id="polri", kind="tone", new_value="neutral")
     correct(store, article_id="a3", agency_id=None, kind="article", new_value="irrelevant")  # removed later: left out
     with store.session(read_only=True) as con:
         items = corrections.tone_items(con)
+        assert corrections.multi_sentence_corrections(con) == 1
     assert [(i["article_id"], i["agency_id"], i["sentence_index"], i["label"], i["text"]) for i in items] == [
-        ("a1", "kpk", 0, "positive", "Kalimat pertama 1."), ("a1", "kpk", 1, "positive", "Kalimat kedua 1.")]
+        ("a1", "kpk", 0, "positive", "Kalimat pertama 1.")]
 
 
 def test_training_with_corrections_adds_each_corrected_sentence_toward_its_agency(store, tmp_path):
@@ -173,10 +175,8 @@ def test_training_with_corrections_adds_each_corrected_sentence_toward_its_agenc
     plain = tone_datasets(TrainingSources(shared, news), names)
     with_corrections = tone_datasets(TrainingSources(shared, news, corrections=items), names)
     added = with_corrections.train[len(plain.train):]
-    assert [(e.text, e.label, e.target) for e in added] == [
-        ("Kalimat pertama 1.", "positive", "Komisi Pemberantasan Korupsi (KPK)"),
-        ("Kalimat kedua 1.", "positive", "Komisi Pemberantasan Korupsi (KPK)")]
-    assert with_corrections.train_weights[len(plain.train):] == [REAL_WEIGHT, REAL_WEIGHT]
+    assert [(e.text, e.label, e.target) for e in added] == [("Kalimat pertama 1.", "positive", "Komisi Pemberantasan Korupsi (KPK)")]
+    assert with_corrections.train_weights[len(plain.train):] == [REAL_WEIGHT]
     assert with_corrections.validation.keys() == plain.validation.keys()  # corrections train, never choose the epoch
     with pytest.raises(ValueError, match="not in the register"):
         tone_datasets(TrainingSources(shared, news, corrections=(("x", "negative", "zzz"),)), names)

@@ -168,7 +168,7 @@ def test_an_analyst_corrects_a_tone_and_overview_report_and_export_follow(db):
     assert response.status_code == 303 and response.headers["location"] == f"/article/{article}"
     assert tone_of(db, article, "kpk") == "positive"
     after = client.get(f"/article/{article}").text
-    assert "Koreksi disimpan." in after and "dikoreksi local:" in after and "negative → positive" in after
+    assert "Koreksi disimpan." in after and "dikoreksi local:" in after and "negatif → positif" in after
     overview = client.get("/").text
     assert "Koreksi analis dipakai: 1 nada diubah" in overview and overview != before_overview
     with Store(db).session(read_only=True) as con:

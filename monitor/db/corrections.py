@@ -124,16 +124,27 @@ def counts(con: duckdb.DuckDBPyConnection, since: dt.date, until: dt.date, agenc
     return CorrectionCounts(int(tone), int(removed))
 
 
+_CORRECTED_MENTIONS = """
+    WITH c AS (SELECT * FROM current_corrections WHERE kind = 'tone')
+    SELECT c.article_id, c.agency_id, c.new_value AS label, c.user_name, c.created_at, a.url,
+           CASE WHEN len(coalesce(m.sentences, [])) > 0 THEN m.sentences ELSE [a.title] END AS texts
+    FROM c JOIN mentions m USING (article_id, agency_id) JOIN articles a USING (article_id)
+    WHERE NOT EXISTS (SELECT 1 FROM removed_mentions r WHERE r.article_id = c.article_id AND r.agency_id = c.agency_id)"""
+
+
 def tone_items(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    """Labelled (sentence, agency) items from the tone corrections in force, one per mention sentence (the title
-    when the agency is named only there); mentions removed by a later correction are left out. Keys: article_id,
-    agency_id, sentence_index, label, text, url, user_name, created_at."""
-    return dict_rows(con, """
-        WITH c AS (SELECT * FROM current_corrections WHERE kind = 'tone'),
-        s AS (SELECT c.article_id, c.agency_id, c.new_value AS label, c.user_name, c.created_at, a.url,
-                     CASE WHEN len(coalesce(m.sentences, [])) > 0 THEN m.sentences ELSE [a.title] END AS texts
-              FROM c JOIN mentions m USING (article_id, agency_id) JOIN articles a USING (article_id)
-              WHERE NOT EXISTS (SELECT 1 FROM removed_mentions r WHERE r.article_id = c.article_id AND r.agency_id = c.agency_id))
-        SELECT article_id, agency_id, i - 1 AS sentence_index, label, texts[i] AS text, url, user_name, created_at
-        FROM s, range(1, len(texts) + 1) r(i) WHERE texts[i] IS NOT NULL
-        ORDER BY created_at, article_id, agency_id, sentence_index""")
+    """Labelled (sentence, agency) items from the tone corrections in force: the mention's one sentence (or its
+    title when the agency is named only there). A correction of a mention with several sentences labels the
+    article's tone toward the agency, not each sentence (one may be praise, the next criticism), so it gives no
+    item (`multi_sentence_corrections` counts them). Mentions removed by a later correction are left out.
+    Keys: article_id, agency_id, sentence_index, label, text, url, user_name, created_at."""
+    return dict_rows(con, f"""
+        WITH s AS ({_CORRECTED_MENTIONS})
+        SELECT article_id, agency_id, 0 AS sentence_index, label, texts[1] AS text, url, user_name, created_at
+        FROM s WHERE len(texts) = 1 AND texts[1] IS NOT NULL
+        ORDER BY created_at, article_id, agency_id""")
+
+
+def multi_sentence_corrections(con: duckdb.DuckDBPyConnection) -> int:
+    """Tone corrections in force of mentions with several sentences (not turned into sentence labels)."""
+    return int(scalar(con, f"SELECT count(*) FROM ({_CORRECTED_MENTIONS}) WHERE len(texts) > 1"))

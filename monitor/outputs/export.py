@@ -37,6 +37,11 @@ class Week:
     def end(self) -> dt.date:
         return self.start + dt.timedelta(days=7)
 
+    @property
+    def last_day(self) -> dt.date:
+        """Sunday, the week's last day (`end` is the Monday after)."""
+        return self.start + dt.timedelta(days=6)
+
     @classmethod
     def parse(cls, value: str) -> Week:
         match = re.fullmatch(r"(\d{4})-W(\d{2})", value)

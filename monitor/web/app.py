@@ -58,6 +58,7 @@ from monitor.web.context import (
 log = logging.getLogger(__name__)
 PUBLIC_PATHS = ("/login", "/monitor.css")
 SERIES_KEPT = 64
+WEEK_MESSAGE = "Minggu ditulis seperti 2026-W48 (tahun ISO, W, nomor minggu)."
 CSRF_MESSAGE = "Formulir kedaluwarsa atau tidak sah (token CSRF). Muat ulang halaman lalu coba lagi."
 
 
@@ -186,16 +187,16 @@ class Site:
         if request.query_params.get("week"):  # any other week, asked for by its label
             try:
                 weeks = [Week.parse(request.query_params["week"])]
-            except ValueError as exc:
-                return self.error(request, 400, str(exc))
+            except ValueError:
+                return self.error(request, 400, WEEK_MESSAGE)
         return self.render(request, "downloads.html", weeks=weeks, default=Week.last_complete(self.local, noon),
                            kinds=[*DOWNLOADS, "report.html"])
 
     def download(self, request: Request) -> Response:
         try:
             week = Week.parse(request.path_params["week"])
-        except ValueError as exc:
-            return self.error(request, 400, str(exc))
+        except ValueError:
+            return self.error(request, 400, WEEK_MESSAGE)
         kind = request.path_params["kind"]
         if kind == "report.html":
             with self.db.read() as con:

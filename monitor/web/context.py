@@ -51,6 +51,9 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
 }
+# correction kinds and values as the pages say them
+WORDS = {"tone": "nada", "mention": "sebutan", "article": "artikel", "negative": "negatif", "neutral": "netral",
+         "positive": "positif", "wrong": "salah sebut", "right": "benar", "irrelevant": "tidak relevan", "relevant": "relevan"}
 DOWNLOADS = {"summary.csv": ("csv", 0), "stories.csv": ("csv", 1), "xlsx": ("xlsx", 0)}
 
 
@@ -122,6 +125,7 @@ def environment(local: LocalTime) -> Environment:
     env.filters["clean"] = lambda v: clean_text(str(v)) if v is not None else ""
     env.filters["tone_word"] = lambda v: pages.TONE_WORDS.get(v, "belum dinilai") if v else "belum dinilai"
     env.filters["signed"] = lambda v, digits=0: "–" if v is None else (f"{v:+.{digits}f}".replace("-", "−"))
+    env.filters["word"] = lambda v: WORDS.get(v, v) if v else "–"
     env.filters["pct"] = lambda v: "–" if v is None else f"{v * 100:.0f}%"
     env.filters["local"] = lambda ts: local.local(ts).strftime("%d/%m/%Y %H:%M") if ts else "–"
     env.filters["http_only"] = lambda url: url if isinstance(url, str) and url.startswith(("http://", "https://")) else None
