@@ -22,18 +22,22 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Bind address; an
           db: str = DbOption, config: str = ConfigOption, users: Path | None = UsersOption,
           tls_cert: Path | None = typer.Option(None, "--tls-cert", help="PEM certificate (uvicorn serves HTTPS)."),
           tls_key: Path | None = typer.Option(None, "--tls-key", help="PEM private key for --tls-cert."),
-          proxy_tls: bool = typer.Option(False, "--proxy-tls", help="TLS ends at a reverse proxy in front (cookies stay Secure).")) -> None:
+          proxy_tls: bool = typer.Option(False, "--proxy-tls", help="TLS ends at a reverse proxy in front (cookies stay Secure)."),
+          server_name: list[str] | None = typer.Option(None, "--server-name", help="A host name the dashboard answers to "
+                                                        "(repeatable); without it, loopback names only when there is no --users.")) -> None:
     """The dashboard for the humas team: overview, agencies, stories, articles with corrections, downloads."""
     try:
         import uvicorn
 
         from monitor.web.app import WebSettings, create_app
-        from monitor.web.auth import UsersFileError, is_loopback, session_secret
+        from monitor.web.auth import UsersFileError, answered_hosts, is_loopback, session_secret
     except ImportError:
         raise fail(EXIT_CONFIG, WEB_EXTRA) from None
     from monitor.follow import followed_ids
 
     loopback = is_loopback(host)
+    if proxy_tls and users is None:
+        raise fail(EXIT_CONFIG, "--proxy-tls: a reverse proxy brings other machines in, so give --users FILE (monitor users add)")
     if not loopback and users is None:
         raise fail(EXIT_CONFIG, f"--host {host} is not loopback: give --users FILE (monitor users add) so that only "
                                 "signed-in users see the dashboard")
@@ -49,9 +53,11 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Bind address; an
         raise fail(EXIT_CONFIG, f"no users file at {users}: create it with `monitor users add NAME --role analyst --users {users}`")
     settings = WebSettings(db_path=db, local=configured_local_time(config),
                            followed=followed_ids(cfg.settings.follow, cfg.agencies) if cfg else [],
-                           users_file=users, secret=session_secret(users), secure_cookies=not loopback,
+                           users_file=users, secure_cookies=not loopback or proxy_tls or bool(tls_cert),
+                           allowed_hosts=answered_hosts(host, users is not None, server_name or []),
                            lock_timeout_s=cfg.settings.db_lock_timeout_s if cfg else 20.0)
     try:
+        settings.secret = session_secret(users)
         app = create_app(settings)
     except UsersFileError as exc:
         raise fail(EXIT_CONFIG, f"users file: {exc}") from None
@@ -91,6 +97,7 @@ def corrections_export(out: Path = typer.Option(..., "--out", help="CSV file to 
     article's tone, not each sentence)."""
     from monitor.db.corrections import multi_sentence_corrections, tone_items
     from monitor.db.store import Store
+    from monitor.outputs.export import neutralise
 
     if not Path(db).exists():
         raise fail(EXIT_CONFIG, f"no database at {db}")
@@ -100,8 +107,8 @@ def corrections_export(out: Path = typer.Option(..., "--out", help="CSV file to 
     columns = ["article_id", "agency_id", "sentence_index", "label", "url", "user_name", "created_at"] + (["text"] if with_text else [])
     with open(out, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(columns)
-        writer.writerows([item[c] for c in columns] for item in items)
+        writer.writerow(columns)  # cells made safe to open as the weekly exports are (formulas, control characters)
+        writer.writerows([neutralise(item[c]) for c in columns] for item in items)
     typer.echo(f"{len(items)} labelled sentences written to {out}" + (
         f"; {left_out} corrected mentions with several sentences left out (their tone is the article's, not each "
         "sentence's)" if left_out else ""))

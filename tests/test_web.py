@@ -316,6 +316,13 @@ def test_serve_refuses_a_public_address_without_users_and_tls(db, users_file):
     assert result.exit_code == 2 and "--tls-cert" in result.output
     result = runner.invoke(app, ["serve", "--db", str(users_file.with_name("belum.duckdb")), "--config", "x.yaml"])
     assert result.exit_code == 2 and "no database" in result.output
+    result = runner.invoke(app, ["serve", "--proxy-tls", "--db", db, "--config", "x.yaml"])  # a proxy brings others in
+    assert result.exit_code == 2 and "--proxy-tls" in result.output and "--users" in result.output
+    result = runner.invoke(app, ["serve", "--tls-cert", "c.pem", "--db", db, "--config", "x.yaml"])
+    assert result.exit_code == 2 and "go together" in result.output
+    missing = users_file.with_name("tidak-ada.yaml")
+    result = runner.invoke(app, ["serve", "--users", str(missing), "--db", db, "--config", "x.yaml"])
+    assert result.exit_code == 2 and "no users file" in result.output and not missing.with_name("tidak-ada.yaml.secret").exists()
 
 
 def test_users_add_and_corrections_export_commands(db, tmp_path):
@@ -337,6 +344,10 @@ def test_users_add_and_corrections_export_commands(db, tmp_path):
     assert [(r["article_id"], r["agency_id"], r["label"]) for r in rows] == [("a1", "kpk", "neutral")] and "text" not in rows[0]
     runner.invoke(app, ["corrections", "export", "--out", str(out), "--db", db, "--with-text"])
     assert next(csv.DictReader(out.open(encoding="utf-8")))["text"].startswith("Komisi Pemberantasan Korupsi ")
+    with Store(db).session() as con:  # a sentence that a spreadsheet would run as a formula
+        con.execute("UPDATE mentions SET sentences = ['=HYPERLINK(\"http://evil.example\",\"klik\")'] WHERE article_id = 'a1'")
+    runner.invoke(app, ["corrections", "export", "--out", str(out), "--db", db, "--with-text"])
+    assert next(csv.DictReader(out.open(encoding="utf-8")))["text"] == "'=HYPERLINK(\"http://evil.example\",\"klik\")"
 
 
 def test_every_correction_is_logged_with_its_user_and_query_says_how_many_values_were_corrected(db, caplog):
@@ -359,3 +370,126 @@ def test_downloads_offer_any_week(db):
     page = client.get("/downloads?week=2025-W02").text
     assert "/downloads/2025-W02/xlsx" in page
     assert client.get("/downloads?week=bukan-minggu").status_code == 400
+
+
+def test_a_loopback_dashboard_without_users_refuses_other_host_names(db):
+    from monitor.web.auth import answered_hosts
+
+    app = create_app(WebSettings(db_path=db, secret="rahasia-uji", allowed_hosts=answered_hosts("127.0.0.1", False, [])))
+    client = TestClient(app, base_url="http://127.0.0.1", follow_redirects=False)
+    assert client.get("/").status_code == 200
+    assert client.get("/", headers={"Host": "localhost:8080"}).status_code == 200
+    assert client.get("/", headers={"Host": "penyerang.example:8080"}).status_code == 400  # DNS rebinding
+    assert answered_hosts("0.0.0.0", True, []) == ["*"] and answered_hosts("0.0.0.0", True, ["humas.go.id"]) == ["humas.go.id", "0.0.0.0"]
+
+
+def test_logout_and_age_end_a_session_even_for_a_copied_cookie(db, users_file):
+    client = make_client(db, users_file)
+    login(client, "ani")
+    page = client.get("/").text
+    copied = dict(client.cookies)
+    client.post("/logout", data={"csrf_token": csrf(page)})
+    thief = make_client(db, users_file)
+    thief.cookies.update(copied)
+    assert thief.get("/").status_code == 303  # the cookie still verifies, the session is over
+    from monitor.web.auth import Sessions
+
+    now = [0.0]
+    sessions = Sessions(hours=12, clock=lambda: now[0])
+    sid = sessions.start()
+    now[0] = 12 * 3600 - 1
+    assert sessions.valid(sid)
+    now[0] = 12 * 3600
+    assert not sessions.valid(sid) and not sessions.valid(None)
+
+
+def test_the_login_page_returns_to_the_filtered_page(db, users_file):
+    client = make_client(db, users_file)
+    target = client.get("/stories?agency=kpk&tone=negative").headers["location"]
+    assert target == "/login?next=%2Fstories%3Fagency%3Dkpk%26tone%3Dnegative"
+    assert login(client, "ani", next_path="/stories?agency=kpk&tone=negative").headers["location"] == "/stories?agency=kpk&tone=negative"
+
+
+def test_an_empty_or_short_session_key_is_refused(tmp_path, monkeypatch):
+    from monitor.web.auth import session_secret
+
+    users = tmp_path / "users.yaml"
+    (tmp_path / "users.yaml.secret").write_text("")
+    with pytest.raises(UsersFileError, match="at least 32"):
+        session_secret(users)
+    monkeypatch.setenv("MONITOR_SESSION_SECRET", "pendek")
+    with pytest.raises(UsersFileError, match="MONITOR_SESSION_SECRET"):
+        session_secret(users)
+    monkeypatch.delenv("MONITOR_SESSION_SECRET")
+    (tmp_path / "users.yaml.secret").unlink()
+    made = session_secret(users)
+    assert len(made) >= 32 and session_secret(users) == made and oct((tmp_path / "users.yaml.secret").stat().st_mode & 0o777) == "0o600"
+
+
+@pytest.mark.parametrize("path", ["/stories?until=9999-12-31", "/stories?since=0001-01-01", "/downloads?week=9999-W52",
+                                  "/downloads/9999-W52/summary.csv", "/downloads/0001-W01/report.html"])
+def test_dates_at_the_ends_of_the_calendar_are_not_a_server_error(db, path):
+    assert make_client(db).get(path).status_code in (200, 400)
+
+
+def test_a_failed_download_leaves_no_temporary_folder(db, monkeypatch, tmp_path):
+    import tempfile
+
+    import monitor.web.app as web_app
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(web_app, "write_weekly", broken)
+    with pytest.raises(OSError):
+        make_client(db).get("/downloads/2026-W48/summary.csv")
+    assert not list(tmp_path.glob("monitor-download-*"))
+
+
+def test_a_locked_database_answers_503_and_says_the_correction_was_not_saved(db):
+    import duckdb
+
+    app = create_app(WebSettings(db_path=db, secret="rahasia-uji", lock_timeout_s=0.3))
+    client = TestClient(app, base_url="http://127.0.0.1", follow_redirects=False)
+    token = csrf(client.get("/article/a1").text)
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen([sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({db!r}); print('held', flush=True); time.sleep(30)"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        page = client.get("/")
+        assert page.status_code == 503 and "Basis data sedang dipakai" in page.text
+        post = client.post("/article/a1/correct", data={"csrf_token": token, "kind": "tone", "agency_id": "kpk", "new_value": "positive"})
+        assert post.status_code == 503 and "Koreksi belum disimpan" in post.text
+    finally:
+        holder.kill()
+        holder.wait()
+    with duckdb.connect(db, read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM corrections").fetchone()[0] == 0
+
+
+def test_the_overview_counts_a_unit_s_correction_once_with_its_parent(db):
+    from monitor.db import corrections
+
+    with Store(db).session(read_only=True) as con:
+        article = scalar(con, "SELECT arg_max(article_id, ts) FROM agency_mentions_direct WHERE agency_id = 'polda-metro'")
+    with Store(db).session() as con:
+        corrections.record_correction(con, article_id=article, agency_id="polda-metro", kind="tone", new_value="negative", user="ani")
+    page = make_client(db, followed=("polri", "polda-metro")).get("/?days=28").text
+    assert "Koreksi analis dipakai: 1 nada diubah, 0 sebutan dihapus" in page
+
+
+def test_the_newer_of_two_corrections_made_at_the_same_moment_applies(db):
+    from monitor.db import corrections
+
+    same = dt.datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
+    with Store(db).session() as con:
+        for n in range(1, 21):
+            corrections.record_correction(con, article_id=f"a{n}", agency_id=None, kind="article", new_value="irrelevant", user="ani", now=same)
+            corrections.record_correction(con, article_id=f"a{n}", agency_id=None, kind="article", new_value="relevant", user="ani", now=same)
+        assert scalar(con, "SELECT count(*) FROM current_corrections WHERE new_value = 'relevant'") == 20
+        assert [c["new_value"] for c in corrections.history(con, "a1")] == ["relevant", "irrelevant"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,11 +93,13 @@ def record_correction(con: duckdb.DuckDBPyConnection, *, article_id: str, agency
         agency_id = None
     elif not agency_id or not scalar(con, "SELECT count(*) FROM mentions WHERE article_id = ? AND agency_id = ?", [article_id, agency_id]):
         raise CorrectionError(f"article {article_id!r} has no mention of agency {agency_id!r}")
-    row = CorrectionRow(correction_id=uuid.uuid4().hex, article_id=article_id, agency_id=agency_id, kind=kind_,
+    row = CorrectionRow(correction_id="", article_id=article_id, agency_id=agency_id, kind=kind_,
                         previous_value=None, new_value=new_value, note=note, user_name=user.strip(),
                         created_at=now or dt.datetime.now(dt.UTC))
     con.execute("BEGIN TRANSACTION")
     try:
+        # zero-padded: the text order of ids is the order of the sequence (the newest correction applies)
+        row.correction_id = f"{int(scalar(con, 'SELECT nextval(?)', ['correction_seq'])):012d}"
         row.previous_value = current_value(con, article_id, agency_id, kind_)
         upsert(con, CorrectionRow, [row])
         con.execute("COMMIT")
@@ -112,15 +113,23 @@ def record_correction(con: duckdb.DuckDBPyConnection, *, article_id: str, agency
 
 def history(con: duckdb.DuckDBPyConnection, article_id: str) -> list[dict[str, Any]]:
     """Every correction of one article, newest first."""
-    return dict_rows(con, "SELECT * FROM corrections WHERE article_id = ? ORDER BY created_at DESC, correction_id DESC", [article_id])
+    return dict_rows(con, "SELECT * FROM corrections WHERE article_id = ? ORDER BY correction_id DESC", [article_id])
 
 
 def counts(con: duckdb.DuckDBPyConnection, since: dt.date, until: dt.date, agencies: list[str] | None = None) -> CorrectionCounts:
-    """Corrected values among the mentions of local days [since, until) (of `agencies`, or all)."""
-    where = "day >= ? AND day < ?" + (" AND list_contains(?, agency_id)" if agencies else "")
+    """Corrected values behind the figures of local days [since, until) of `agencies` (or all): mentions whose tone
+    an analyst set and mentions removed, each counted once — a unit's correction, which changes its parent's figures
+    too, is counted for the unit and its parent together, not twice. Starts from the corrections (a few), not from
+    the mentions (millions)."""
+    scope = ("" if not agencies else
+             " AND (list_contains($3, m.agency_id) OR m.agency_id IN (SELECT agency_id FROM agencies WHERE list_contains($3, parent)))")
     params: list[Any] = [since, until] + ([agencies] if agencies else [])
-    tone = scalar(con, f"SELECT count(*) FROM agency_mentions_direct WHERE corrected AND {where}", params)
-    removed = scalar(con, f"SELECT count(*) FROM removed_mentions WHERE {where}", params)
+    tone = scalar(con, f"""
+        SELECT count(*) FROM current_corrections c JOIN mentions m ON m.article_id = c.article_id AND m.agency_id = c.agency_id
+        JOIN articles a ON a.article_id = c.article_id
+        WHERE c.kind = 'tone' AND a.local_day >= $1 AND a.local_day < $2{scope}
+          AND NOT EXISTS (SELECT 1 FROM removed_mentions r WHERE r.article_id = c.article_id AND r.agency_id = c.agency_id)""", params)
+    removed = scalar(con, f"SELECT count(*) FROM removed_mentions m WHERE m.day >= $1 AND m.day < $2{scope}", params)
     return CorrectionCounts(int(tone), int(removed))
 
 

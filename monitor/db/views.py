@@ -133,7 +133,7 @@ CREATE OR REPLACE VIEW current_tone AS
     SELECT * FROM mention_tone WHERE model_version = (SELECT max_by(model_version, analyzed_at) FROM mention_tone);
 CREATE OR REPLACE VIEW current_corrections AS
     SELECT * FROM corrections
-    QUALIFY row_number() OVER (PARTITION BY article_id, agency_id, kind ORDER BY created_at DESC, correction_id DESC) = 1;
+    QUALIFY row_number() OVER (PARTITION BY article_id, agency_id, kind ORDER BY correction_id DESC) = 1;
 CREATE OR REPLACE VIEW removed_mentions AS
     SELECT m.agency_id, m.article_id, a.local_day AS day, c.kind, c.user_name, c.created_at
     FROM current_corrections c JOIN mentions m ON m.article_id = c.article_id AND (c.kind = 'article' OR m.agency_id = c.agency_id)

@@ -45,8 +45,8 @@ class Week:
     @classmethod
     def parse(cls, value: str) -> Week:
         match = re.fullmatch(r"(\d{4})-W(\d{2})", value)
-        if not match:
-            raise ValueError(f"week must look like 2026-W48, got {value!r}")
+        if not match or not 1970 <= int(match.group(1)) <= 2999:
+            raise ValueError(f"week must look like 2026-W48 (a year from 1970 to 2999), got {value!r}")
         start = dt.date.fromisocalendar(int(match.group(1)), int(match.group(2)), 1)
         return cls(value, start)
 

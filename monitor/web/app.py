@@ -24,26 +24,41 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import logging
+import shutil
 import tempfile
 import threading
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from monitor.db import corrections
+from monitor.errors import DatabaseLockedError
 from monitor.outputs.export import Week, write_weekly
 from monitor.outputs.report import render_weekly
 from monitor.web import pages
-from monitor.web.auth import LoginThrottle, Role, User, csrf_ok, load_users, new_csrf_token, verify_password
+from monitor.web.auth import (
+    DUMMY_HASH,
+    SESSION_HOURS,
+    LoginThrottle,
+    Role,
+    Sessions,
+    User,
+    csrf_ok,
+    load_users,
+    new_csrf_token,
+    verify_password,
+)
 from monitor.web.context import (
     DOWNLOADS,
     SECURITY_HEADERS,
@@ -51,7 +66,6 @@ from monitor.web.context import (
     Database,
     WebSettings,
     environment,
-    removal_task,
     safe_next,
 )
 
@@ -72,6 +86,7 @@ class Site:
         self.db = Database(settings.db_path, settings.lock_timeout_s)
         self.env = environment(settings.local)
         self.throttle = LoginThrottle()
+        self.sessions = Sessions()
         self.local = settings.local
         # the agency pages' chart data, kept for the two chart requests that follow each page (LRU, per data version)
         self.series: OrderedDict[tuple, pages.DailySeries] = OrderedDict()
@@ -83,7 +98,9 @@ class Site:
         if self.users is None:
             return User(f"local:{getpass.getuser()}", Role.ANALYST)
         name = request.session.get("user")
-        return self.users.get(name) if name else None
+        if not name or not self.sessions.valid(request.session.get("sid")):  # signed out, expired, or a restart
+            return None
+        return self.users.get(name)
 
     def csrf_token(self, request: Request) -> str:
         if "csrf" not in request.session:
@@ -115,12 +132,13 @@ class Site:
 
     def agency(self, request: Request) -> Response:
         agency_id, days = request.path_params["agency_id"], self.days(request, 28)
+        version = self.db.version()  # before reading: a write meanwhile makes the kept series look older, never newer
         with self.db.read() as con:
             data = pages.agency(con, agency_id, self.today(), days)
         if data is None:
             return self.error(request, 404, "Instansi tidak dikenal.")
         with self.series_lock:
-            self.series[(agency_id, days, self.today(), self.db.version())] = data["series"]
+            self.series[(agency_id, days, self.today(), version)] = data["series"]
             while len(self.series) > SERIES_KEPT:
                 self.series.popitem(last=False)
         return self.render(request, "agency.html", data=data)
@@ -207,9 +225,15 @@ class Site:
             return self.error(request, 404, "Jenis unduhan tidak dikenal.")
         fmt, index = DOWNLOADS[kind]
         out = Path(tempfile.mkdtemp(prefix="monitor-download-"))
-        with self.db.read() as con:
-            path = write_weekly(con, week, None, out, fmt, local=self.local)[index]
-        return FileResponse(path, filename=path.name, headers={"Cache-Control": "no-store"}, background=removal_task(out))
+        try:  # the files are small (a week): read into the response, the folder removed whatever happens
+            with self.db.read() as con:
+                path = write_weekly(con, week, None, out, fmt, local=self.local)[index]
+            body, name = path.read_bytes(), path.name
+        finally:
+            shutil.rmtree(out, ignore_errors=True)
+        media = "text/csv" if fmt == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        return Response(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"',
+                                                         "Cache-Control": "no-store"})
 
     # -- sign-in -------------------------------------------------------------------------------------------------
     def login_page(self, request: Request) -> Response:
@@ -230,13 +254,14 @@ class Site:
             return self.render(request, "login.html", status_code=429, next=target,
                                message="Terlalu banyak percobaan gagal. Coba lagi dalam 15 menit.")
         user = self.users.get(name)
-        if user is None or not await run_in_threadpool(verify_password, password, user.password_hash):
+        stored = user.password_hash if user else DUMMY_HASH  # an unknown name costs as much as a wrong password
+        if not await run_in_threadpool(verify_password, password, stored) or user is None:
             self.throttle.failed(name)
             log.warning("login failed for %r", name)
             return self.render(request, "login.html", status_code=401, next=target, message="Nama atau kata sandi salah.")
         self.throttle.succeeded(name)
         request.session.clear()  # a new session on login (no fixation)
-        request.session.update({"user": user.name, "csrf": new_csrf_token()})
+        request.session.update({"user": user.name, "csrf": new_csrf_token(), "sid": self.sessions.start()})
         log.info("login: %s (%s)", user.name, user.role.value)
         return RedirectResponse(target, status_code=303)
 
@@ -244,6 +269,7 @@ class Site:
         form = await request.form()
         if not csrf_ok(request.session.get("csrf"), str(form.get("csrf_token", ""))):
             return self.error(request, 403, CSRF_MESSAGE)
+        self.sessions.end(request.session.get("sid"))  # a copy of the cookie stops working too
         request.session.clear()
         return RedirectResponse("/login" if self.users is not None else "/", status_code=303)
 
@@ -254,15 +280,21 @@ class Site:
     async def not_found(self, request: Request, exc: Exception) -> Response:
         return self.error(request, 404, "Halaman tidak ditemukan.")
 
+    async def busy(self, request: Request, exc: Exception) -> Response:
+        log.warning("dashboard: %s", exc)
+        saved = "" if request.method == "GET" else " Koreksi belum disimpan."
+        return self.error(request, 503, f"Basis data sedang dipakai proses lain (pengambilan berita).{saved} Coba lagi sebentar lagi.")
+
 
 def story_filter(q: Any, today: dt.date) -> pages.StoryFilter:
     """The stories page's query string as a filter; a value that does not parse falls back to its default."""
 
     def day(value: str | None, default: dt.date) -> dt.date:
         try:
-            return dt.date.fromisoformat(value) if value else default
+            parsed = dt.date.fromisoformat(value) if value else default
         except ValueError:
             return default
+        return parsed if dt.date(1970, 1, 1) <= parsed <= dt.date(2999, 12, 31) else default
 
     try:
         page = max(1, min(int(q.get("page", "1")), 1000))
@@ -286,7 +318,8 @@ class LoginRequired(BaseHTTPMiddleware):
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         if request.url.path not in PUBLIC_PATHS and self.site.current_user(request) is None:
-            return RedirectResponse("/login?next=" + request.url.path, status_code=303)
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")  # filters kept
+            return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
         return await call_next(request)
 
 
@@ -301,7 +334,9 @@ def create_app(settings: WebSettings) -> Starlette:
         Route("/login", site.login_page), Route("/login", site.login, methods=["POST"]),
         Route("/logout", site.logout, methods=["POST"]), Route("/monitor.css", site.stylesheet),
     ]
-    middleware = [Middleware(SessionMiddleware, secret_key=settings.secret, session_cookie="monitor_session",
-                             https_only=settings.secure_cookies, same_site="strict", max_age=12 * 3600),
+    middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts),
+                  Middleware(SessionMiddleware, secret_key=settings.secret, session_cookie="monitor_session",
+                             https_only=settings.secure_cookies, same_site="strict", max_age=SESSION_HOURS * 3600),
                   Middleware(LoginRequired, site=site)]
-    return Starlette(routes=routes, middleware=middleware, exception_handlers={404: site.not_found})
+    return Starlette(routes=routes, middleware=middleware,
+                     exception_handlers={404: site.not_found, DatabaseLockedError: site.busy})

@@ -34,6 +34,8 @@ import yaml
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 MAX_FAILURES = 5
 FAILURE_WINDOW_S = 15 * 60
+MIN_SECRET_CHARS = 32
+SESSION_HOURS = 12
 NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 
 
@@ -65,6 +67,10 @@ def hash_password(password: str, salt: bytes | None = None) -> str:
     key = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
     return "$".join(["scrypt", str(SCRYPT_N), str(SCRYPT_R), str(SCRYPT_P),
                      base64.b64encode(salt).decode(), base64.b64encode(key).decode()])
+
+
+# checked against when the name is unknown, so that a wrong name takes as long as a wrong password
+DUMMY_HASH = "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 
 
 def verify_password(password: str, stored: str) -> bool:
@@ -128,17 +134,25 @@ def add_user(path: Path, name: str, role: str, password: str) -> None:
 
 def session_secret(users_file: Path | None) -> str:
     """The key that signs session cookies: $MONITOR_SESSION_SECRET, else `<users file>.secret` (created once, mode
-    0600, so sessions survive a restart), else a random key for this process (loopback without users)."""
-    if os.environ.get("MONITOR_SESSION_SECRET"):
-        return os.environ["MONITOR_SESSION_SECRET"]
-    if users_file is None:
+    0600, written whole or not at all), else a random key for this process (loopback without users). UsersFileError
+    for a key shorter than MIN_SECRET_CHARS (an empty file would let anyone sign a session)."""
+    if os.environ.get("MONITOR_SESSION_SECRET") is not None:
+        secret, where = os.environ["MONITOR_SESSION_SECRET"], "$MONITOR_SESSION_SECRET"
+    elif users_file is None:
         return secrets.token_urlsafe(32)
-    secret_path = users_file.with_name(users_file.name + ".secret")
-    if not secret_path.exists():
-        fd = os.open(secret_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(32))
-    return secret_path.read_text().strip()
+    else:
+        secret_path = users_file.with_name(users_file.name + ".secret")
+        if not secret_path.exists():
+            partial = secret_path.with_name(secret_path.name + f".{os.getpid()}.tmp")
+            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(32))
+            os.replace(partial, secret_path)
+        secret, where = secret_path.read_text().strip(), str(secret_path)
+    if len(secret) < MIN_SECRET_CHARS:
+        raise UsersFileError(f"{where}: the session key has {len(secret)} characters, at least {MIN_SECRET_CHARS} are "
+                             "needed (delete the file to have a new one made)")
+    return secret
 
 
 def is_loopback(host: str) -> bool:
@@ -149,6 +163,18 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def answered_hosts(host: str, with_users: bool, server_names: list[str]) -> list[str]:
+    """The Host header values the dashboard answers (Starlette's TrustedHostMiddleware). Given names (and the bind
+    address); without users (no login, loopback only) the loopback names alone, so that a web page elsewhere cannot
+    reach the dashboard through a name of its own that resolves to 127.0.0.1 (DNS rebinding); with users any host
+    (a signed-in session cookie is bound to the real name)."""
+    if server_names:
+        return [*server_names, host]
+    if not with_users:
+        return sorted({"127.0.0.1", "localhost", host})
+    return ["*"]
 
 
 class LoginThrottle:
@@ -172,10 +198,41 @@ class LoginThrottle:
     def failed(self, name: str) -> None:
         with self._lock:
             self._recent(name).append(self.clock())
+            if len(self._failures) > 10_000:  # names nobody tried lately are forgotten (memory stays bounded)
+                for stale in [n for n in self._failures if not self._recent(n)]:
+                    del self._failures[stale]
 
     def succeeded(self, name: str) -> None:
         with self._lock:
             self._failures.pop(name, None)
+
+
+class Sessions:
+    """Signed-in sessions the server still honours: a cookie is signed, but a copy of it must stop working at
+    logout and after SESSION_HOURS however it is used. In memory: a restart signs everyone out."""
+
+    def __init__(self, hours: float = SESSION_HOURS, clock=time.time):
+        self.max_age_s, self.clock = hours * 3600, clock
+        self._started: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def start(self) -> str:
+        session_id = secrets.token_urlsafe(24)
+        with self._lock:
+            now = self.clock()
+            for old in [s for s, t in self._started.items() if now - t >= self.max_age_s]:
+                del self._started[old]
+            self._started[session_id] = now
+        return session_id
+
+    def valid(self, session_id: str | None) -> bool:
+        with self._lock:
+            started = self._started.get(session_id or "")
+            return started is not None and self.clock() - started < self.max_age_s
+
+    def end(self, session_id: str | None) -> None:
+        with self._lock:
+            self._started.pop(session_id or "", None)
 
 
 def new_csrf_token() -> str:

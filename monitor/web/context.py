@@ -15,7 +15,6 @@ from pathlib import Path
 
 import duckdb
 from jinja2 import Environment, PackageLoader, select_autoescape
-from starlette.background import BackgroundTask
 
 from monitor.db.store import Store
 from monitor.localtime import LocalTime
@@ -68,6 +67,9 @@ class WebSettings:
     secret: str = ""
     secure_cookies: bool = False
     lock_timeout_s: float = 20.0
+    # Host header values answered (DNS rebinding: a page elsewhere must not reach a loopback dashboard through a
+    # name that resolves to 127.0.0.1); ["*"] answers any
+    allowed_hosts: list[str] = field(default_factory=lambda: ["*"])
     as_of: dt.date | None = None  # show the dashboard as of this local day (looking back; benchmarks); None: today
 
 
@@ -139,13 +141,3 @@ def safe_next(target: str | None) -> str:
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return "/"
     return target
-
-
-def removal_task(folder: Path) -> BackgroundTask:
-    """Deletes a download's temporary folder once the response is sent."""
-    def remove() -> None:
-        for path in folder.iterdir():
-            path.unlink()
-        folder.rmdir()
-
-    return BackgroundTask(remove)

@@ -83,13 +83,6 @@ def _volumes(con: duckdb.DuckDBPyConnection, since: dt.date, until: dt.date, age
     return {agency: int(n) for agency, n in rows}
 
 
-def _corrections(con: duckdb.DuckDBPyConnection, figures: dict[str, dict], since: dt.date, until: dt.date,
-                 agencies: list[str]) -> corrections.CorrectionCounts:
-    removed = con.execute("SELECT count(*) FROM removed_mentions WHERE day >= ? AND day < ? AND list_contains(?, agency_id)",
-                          [since, until, agencies]).fetchall()[0][0]
-    return corrections.CorrectionCounts(sum(f["corrected"] for f in figures.values()), int(removed))
-
-
 def names(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return dict(con.execute("SELECT agency_id, name FROM agencies").fetchall())
 
@@ -124,7 +117,7 @@ def overview(con: duckdb.DuckDBPyConnection, followed: list[str], today: dt.date
                              "WHERE consecutive_failures > 0 ORDER BY failing_since LIMIT 5")
     return {"since": since, "until": until, "last": until - dt.timedelta(days=1), "days": days, "rows": rows, "followed": bool(followed),
             "last_run": last_run[0] if last_run else None, "feeds": feeds, "failing": failing,
-            "corrections": _corrections(con, now, since, until, shown)}
+            "corrections": corrections.counts(con, since, until, shown)}
 
 
 def agency(con: duckdb.DuckDBPyConnection, agency_id: str, today: dt.date, days: int = 28) -> dict[str, Any] | None:
@@ -159,7 +152,7 @@ def agency(con: duckdb.DuckDBPyConnection, agency_id: str, today: dt.date, days:
         "spikes": _spikes(con, since),
         "stories": stories(con, StoryFilter(agency=agency_id, since=since, until=until, order="negative"), per_page=10,
                            source="window_mentions")["rows"],
-        "corrections": _corrections(con, total, since, until, [agency_id]),
+        "corrections": corrections.counts(con, since, until, [agency_id]),
     }
 
 
