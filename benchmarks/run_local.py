@@ -102,6 +102,7 @@ def main() -> int:
     parser.add_argument("--latency", type=float, default=0.02, help="server delay per response, seconds")
     parser.add_argument("--baseline", action="store_true", help="also run the same corpus with sequential fetching")
     parser.add_argument("--analysis", action="store_true", help="run the default analysis stage in the pipeline")
+    parser.add_argument("--model-threads", type=int, default=None, help="settings.analysis.threads (default: one per CPU)")
     args = parser.parse_args()
     with LocalServer() as server, tempfile.TemporaryDirectory() as tmp:
         feeds = build(server, args.articles, args.feeds, args.latency)
@@ -116,7 +117,10 @@ def main() -> int:
             register = load_config(ROOT / "feeds.yaml")
             from monitor.runner import analysis_stage
 
-            analyze = analysis_stage(build_analyzer(register.settings, register.topics, register.agencies))
+            settings = register.settings
+            if args.model_threads:
+                settings = settings.model_copy(update={"analysis": settings.analysis.model_copy(update={"threads": args.model_threads})})
+            analyze = analysis_stage(build_analyzer(settings, register.topics, register.agencies))
         policy = FetchPolicy.from_settings(config.settings)
         with make_client(policy, lambda host, port: ["127.0.0.1"]) as client, \
                 ExtractionSandbox(args.workers, 30, min_text_chars=200) as sandbox:

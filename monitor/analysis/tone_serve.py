@@ -128,7 +128,8 @@ def gpu_driver_visible() -> bool:
     return os.environ.get("CUDA_VISIBLE_DEVICES") != "" and any(os.path.exists(p) for p in GPU_DRIVER_PATHS)
 
 
-def load_tone_model(model_dir: Path, runtime: str = "auto", device: str = "auto", batch_size: int = 32):
+def load_tone_model(model_dir: Path, runtime: str = "auto", device: str = "auto", batch_size: int = 32,
+                    threads: int | None = None):
     """``onnx``, ``torch``, or ``auto``: torch on a GPU when a GPU driver is visible and torch sees the GPU, else
     ONNX Runtime (torch is not imported at all then)."""
     if runtime == "auto":
@@ -142,4 +143,4 @@ def load_tone_model(model_dir: Path, runtime: str = "auto", device: str = "auto"
                 pass
     if runtime == "torch":
         return TorchTone(model_dir, batch_size=batch_size, device=device)
-    return OnnxTone(model_dir, batch_size=batch_size)
+    return OnnxTone(model_dir, batch_size=batch_size, threads=threads)
