@@ -3,15 +3,17 @@ the run's memory; the pieces Indonesian and English news use are a fraction of i
 
     python -m monitor.training.restrict_vocab [--news-dir ../shared/data/news] [--sentiment-dir ../shared/data/sentiment]
 
-Kept: every piece the full tokenizer uses on the fitting half of the corpora (IndoSum dev articles with an even
-position, idner-news-2k train, SmSA and NusaX train, NewsMTSC train, the agency register's names and aliases), every
-piece of at most one character besides the word-start mark (so any text can still be spelled out as before), the
-special tokens, and the lowest-scored piece (the unknown-character penalty is computed from the lowest score).
-Why the ids stay the same: Unigram segmentation is the best-scoring path over the pieces; removing pieces that the
-best path does not use cannot change that path. A text whose best path needs a removed piece gets the best path
-over the kept pieces instead (still valid ids, a different split). The held-out half (IndoSum odd positions,
-idner-news-2k dev and test, SmSA and NusaX test, NewsMTSC test) measures how often that happens; the figures are
-written beside the ids (`monitor/data/e5_kept_pieces.json`) and in docs/performance.md.
+Kept: every piece made only of Latin-script characters (`_latin`: Basic Latin to Latin Extended-B, general
+punctuation, currency signs, the word-start mark), every piece the full tokenizer uses on the fitting half of the
+corpora (IndoSum dev articles with an even position, idner-news-2k train, SmSA and NusaX train, NewsMTSC train, the
+agency register's names and aliases), every piece of at most one character besides the word-start mark (so any
+text can still be spelled out), the special tokens, and the lowest-scored piece (the unknown-character penalty is
+computed from the lowest score). Why the ids stay the same for Latin-script text: Unigram segmentation is the
+best-scoring path over the pieces that match the text, and every piece that can match such a text is kept. A text
+in another script whose best path needs a removed piece gets the best path over the kept pieces (valid ids, a
+smaller split). The held-out half (IndoSum odd positions, idner-news-2k dev and test, SmSA and NusaX test, NewsMTSC
+test) measures it; the figures are written beside the ids (`monitor/data/e5_kept_pieces.json`) and in
+docs/performance.md.
 
 Writes `monitor/data/e5_kept_pieces.npy` (uint32 piece ids, ascending) and the JSON report. Needs the hf extra
 (sacremoses, to detokenise the CoNLL and IndoSum tokens).
