@@ -128,7 +128,7 @@ def run(config: str = ConfigOption, db: str = DbOption,
 def feeds_check(config: str = ConfigOption,
                 fetch: bool = typer.Option(False, "--fetch", help="Probe each feed once over the network."),
                 only: list[str] | None = typer.Option(None, "--feed", help="Only these feed names.")) -> None:
-    """Validate feeds.yaml and, with --fetch, probe each feed once (nothing is written)."""
+    """Validate feeds.yaml and, with --fetch, probe each feed once (nothing is written; exit 1 if one cannot be read)."""
     cfg = load_config_checked(config)
     if unknown := sorted(set(only or []) - {f.name for f in cfg.feeds}):
         raise fail(EXIT_CONFIG, f"{config}: no feed named {', '.join(unknown)}")
@@ -137,11 +137,14 @@ def feeds_check(config: str = ConfigOption,
         return
     from monitor.ingest.probe import probe_feeds
 
-    failures = 0
+    failures = unreadable = 0
     for line in probe_feeds(cfg, only):
         failures += line["status"] != "ok"
+        unreadable += line["status"] not in ("ok", "stale")  # stale: it answers, only its newest item is old
         typer.echo(f"{line['status']:<11} {line['feed']:<34} {line['detail']}")
     typer.echo(f"{len(cfg.feeds if not only else only) - failures} ok, {failures} not ok")
+    if unreadable:  # scripts and monitoring read the exit status
+        raise typer.Exit(EXIT_FAILED)
 
 
 @feeds_app.command("discover")

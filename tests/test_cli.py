@@ -155,7 +155,10 @@ def test_feeds_check_validates_and_probes(server, tmp_path):
     result = cli("feeds", "check", env=env)
     assert result.returncode == 0 and "valid: 1 feeds from 1 outlets" in result.stdout
     probed = cli("feeds", "check", "--fetch", env=env)
-    assert "ok" in probed.stdout and "rss20, 6 items" in probed.stdout
+    assert probed.returncode == 0 and "ok" in probed.stdout and "rss20, 6 items" in probed.stdout
+    server.routes["/rss"] = Reply(500, b"")
+    failing = cli("feeds", "check", "--fetch", env=env)
+    assert failing.returncode == 1 and "0 ok, 1 not ok" in failing.stdout
 
 
 @pytest.mark.slow

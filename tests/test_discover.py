@@ -110,9 +110,11 @@ def test_default_policy_refuses_loopback_without_raising(server):
     assert all(c.detail.startswith("blocked non-public address") for c in candidates)
 
 
-def test_a_failing_home_page_and_robots_txt_leave_the_common_paths(server):
+def test_a_failing_home_page_and_robots_txt_leave_the_common_paths(server, caplog):
     server.routes.update({"/": Reply(500, b"galat"), "/feed": Reply(200, rss([{"title": "A", "link": "http://a.test/1"}]), XML)})
-    candidates = run(server)
+    with caplog.at_level("WARNING", logger="monitor.ingest.discover"):  # shown at the CLI's default level
+        candidates = run(server)
+    assert [r.getMessage().split(": ", 1)[1] for r in caplog.records] == ["home page failed: HTTP 500", "robots.txt failed: HTTP 404"]
     assert [c.url for c in candidates] == [server.url(p) for p in COMMON_PATHS]
     assert [c.url for c in candidates if c.ok] == [server.url("/feed")]
     assert candidates[1].detail == "HTTP 404" and server.hits("/") == 1 and server.hits("/robots.txt") == 1

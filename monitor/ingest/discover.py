@@ -168,13 +168,13 @@ def discover(client: httpx.Client, policy: FetchPolicy, limiter: HostLimiter, si
         for url in feed_links(home.body, home.final_url):
             found.setdefault(url, LINK)
     else:
-        log.info("discover %s: home page failed: %s", site_url, home.reason)
+        log.warning("discover %s: home page failed: %s", site_url, home.reason)
     robots = get(f"{origin}/robots.txt")
     if isinstance(robots, FetchResult):
         for url in robots_sitemaps(robots.body.decode("utf-8", errors="replace"), robots.final_url):
             found.setdefault(url, ROBOTS)
     else:
-        log.info("discover %s: robots.txt failed: %s", site_url, robots.reason)
+        log.warning("discover %s: robots.txt failed: %s", site_url, robots.reason)
     for path in COMMON_PATHS:
         found.setdefault(origin + path, COMMON)
 
