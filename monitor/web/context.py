@@ -42,6 +42,8 @@ mark.tone-positive{background:#e6f4ea;text-decoration:underline #1b7f3b}
 .pager{display:flex;justify-content:space-between}code{background:#eef1f5;padding:0 3px}.narrow-form{max-width:360px}
 .narrow-form form{display:flex;flex-direction:column;gap:8px}.charts{display:flex;flex-wrap:wrap;gap:10px}.charts img.chart{flex:1 1 300px}
 details.more summary{cursor:pointer;color:#0b57d0;font-size:.9rem;margin:4px 0}
+table.downloads th:first-child,table.downloads td:first-child{width:40%;text-align:left}table.downloads td{overflow-wrap:normal;text-align:center}
+table.downloads th{text-align:center;font-size:.72rem}
 @media screen and (max-width:480px){.narrow-hide{display:none}th:first-child,td:first-child{width:55%}}
 """
 SECURITY_HEADERS = {
