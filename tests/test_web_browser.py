@@ -85,15 +85,27 @@ def set_width(driver, width: int) -> None:
                            {"width": width, "height": 844 if width < 500 else 900, "deviceScaleFactor": 1, "mobile": width < 500})
 
 
-def click_and_wait(driver, element) -> None:
-    """Click something that loads a new page, and wait until the old page is gone (no stale elements after)."""
+def click_and_wait(driver, css: str) -> None:
+    """Click the first element matching `css`, which loads a new page, and wait until the old page is gone (no stale
+    elements after). Found afresh on each try: Chromium now and then loses a node it has just reported."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
-    old = driver.find_element(By.TAG_NAME, "html")
-    element.click()
-    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(old))
+    for attempt in range(3):
+        old = driver.find_element(By.TAG_NAME, "html")
+        try:
+            driver.find_element(By.CSS_SELECTOR, css).click()
+        except (StaleElementReferenceException, WebDriverException):
+            if expected_conditions.staleness_of(old)(driver):
+                return  # the click went through (the page changed): never click twice
+            if attempt == 2:
+                raise
+            time.sleep(0.2)
+            continue
+        WebDriverWait(driver, 10).until(expected_conditions.staleness_of(old))
+        return
 
 
 def log_in(driver, base: str, name: str) -> None:
@@ -102,13 +114,12 @@ def log_in(driver, base: str, name: str) -> None:
     driver.get(base + "/login")
     driver.find_element(By.NAME, "name").send_keys(name)
     driver.find_element(By.NAME, "password").send_keys(PASSWORD)
-    click_and_wait(driver, driver.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
+    click_and_wait(driver, "form button[type=submit]")
 
 
 def log_out(driver) -> None:
-    from selenium.webdriver.common.by import By
 
-    click_and_wait(driver, driver.find_element(By.ID, "logout"))
+    click_and_wait(driver, "#logout")
 
 
 def measure(driver) -> dict:
@@ -165,17 +176,17 @@ def test_an_analyst_filters_opens_corrects_and_sees_the_figures_change_then_a_vi
     browser.get(base + "/stories")
     browser.find_element(By.NAME, "agency").send_keys("kpk")
     Select(browser.find_element(By.NAME, "tone")).select_by_value("negative")
-    click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "#filters button"))
+    click_and_wait(browser, "#filters button")
     assert "agency=kpk" in browser.current_url and "tone=negative" in browser.current_url
     rows = browser.find_elements(By.CSS_SELECTOR, "#hasil tbody tr")
     assert rows and all("negatif" in r.text for r in rows)
-    click_and_wait(browser, rows[0].find_element(By.CSS_SELECTOR, "a"))
+    click_and_wait(browser, "#hasil tbody tr a")
     article_url = browser.current_url
     mention = browser.find_element(By.ID, "mention-kpk")
     assert "negatif" in mention.text and browser.find_elements(By.CSS_SELECTOR, "#teks mark.tone-negative")
     Select(mention.find_element(By.NAME, "new_value")).select_by_value("positive")
     mention.find_element(By.NAME, "note").send_keys("klarifikasi humas, bukan kritik")
-    click_and_wait(browser, mention.find_element(By.CSS_SELECTOR, "button"))
+    click_and_wait(browser, "#mention-kpk form.correct button")
     assert browser.current_url == article_url
     assert "Koreksi disimpan." in browser.find_element(By.CSS_SELECTOR, ".flash").text
     assert "positif" in browser.find_element(By.ID, "mention-kpk").text
