@@ -493,3 +493,19 @@ def test_the_newer_of_two_corrections_made_at_the_same_moment_applies(db):
             corrections.record_correction(con, article_id=f"a{n}", agency_id=None, kind="article", new_value="relevant", user="ani", now=same)
         assert scalar(con, "SELECT count(*) FROM current_corrections WHERE new_value = 'relevant'") == 20
         assert [c["new_value"] for c in corrections.history(con, "a1")] == ["relevant", "irrelevant"]
+
+
+def test_charts_drawn_from_several_threads_at_once_come_out_whole():
+    """pyplot keeps global state: the dashboard's two chart requests of a page run in parallel threads; the same data
+    gives the same file (a fixed SVG hash salt)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from monitor.outputs.charts import tone_chart, volume_chart
+
+    days = [dt.date(2026, 11, 1) + dt.timedelta(days=i) for i in range(28)]
+    series = {"Negatif": [i % 3 for i in range(28)], "Netral": [2] * 28, "Positif": [1] * 28}
+    serial = volume_chart(days, series, uri=False), tone_chart(days, [0.1 * (i % 5) - 0.2 for i in range(28)], uri=False)
+    with ThreadPoolExecutor(4) as pool:
+        drawn = list(pool.map(lambda k: volume_chart(days, series, uri=False) if k % 2 == 0 else
+                              tone_chart(days, [0.1 * (i % 5) - 0.2 for i in range(28)], uri=False), range(12)))
+    assert drawn == [serial[k % 2] for k in range(12)]

@@ -123,9 +123,14 @@ def log_out(driver) -> None:
 
 
 def measure(driver) -> dict:
-    return driver.execute_script(
-        "const imgs=[...document.images];return {width: window.innerWidth, scroll: document.documentElement.scrollWidth,"
-        "images: imgs.length, loaded: imgs.filter(i => i.complete && i.naturalWidth > 0).length};")
+    """Viewport and document widths, and the images once each has been decoded (or has failed): a page's `load`
+    can come before an image from the cache is decoded, which made `naturalWidth` read 0 now and then."""
+    driver.set_script_timeout(10)
+    return driver.execute_async_script(
+        "const done = arguments[arguments.length - 1]; const imgs = [...document.images];"
+        "Promise.all(imgs.map(i => i.decode().then(() => true, () => false))).then(ok => done({"
+        "width: window.innerWidth, scroll: document.documentElement.scrollWidth, images: imgs.length,"
+        "loaded: ok.filter(Boolean).length}));")
 
 
 def test_every_page_fits_a_phone_and_a_desktop(site, browser):

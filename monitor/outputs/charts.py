@@ -9,16 +9,34 @@
   matplotlib figure each would cost ~40 ms and a 20 KB file; it has no text.
 - `enough_points(values)`: a series with fewer than `MIN_POINTS` days carrying data gets words, not a chart.
 Charts come back as `data:image/svg+xml;base64,…` URIs for an `<img>`: the HTML file stays self-contained and
-WeasyPrint renders the same images in the PDF.
+WeasyPrint renders the same images in the PDF (or, with uri=False, as SVG documents the dashboard serves).
+Drawing goes through pyplot's global state, which is not thread-safe: one chart at a time (`_DRAWING`), so the
+dashboard's concurrent chart requests cannot corrupt each other.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import io
 import math
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+_DRAWING = threading.Lock()
+_Chart = TypeVar("_Chart", bound=Callable[..., str])
+
+
+def _one_at_a_time(draw: _Chart) -> _Chart:
+    @functools.wraps(draw)
+    def serialised(*args, **kwargs):
+        with _DRAWING:
+            return draw(*args, **kwargs)
+
+    return serialised  # type: ignore[return-value]
+
 
 MIN_POINTS = 3
 FIGSIZE = (4.2, 2.4)
@@ -55,13 +73,15 @@ def _axes():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    plt.rcParams.update({"svg.fonttype": "none", "font.size": 11, "hatch.linewidth": 0.8,
+    # a fixed hash salt: element ids follow from the content, so the same data gives the same file
+    plt.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "monitor", "font.size": 11, "hatch.linewidth": 0.8,
                          "font.family": ["DejaVu Sans", "sans-serif"]})
     fig, ax = plt.subplots(figsize=FIGSIZE)
     ax.spines[["top", "right"]].set_visible(False)
     return fig, ax
 
 
+@_one_at_a_time
 def volume_chart(days: list[dt.date], series: dict[str, list[int]], uri: bool = True) -> str:
     """Stacked daily bars per tone (`series`: "Negatif"/"Netral"/"Positif" and, when some are not scored yet,
     "Belum dinilai" → counts per day in `days`)."""
@@ -83,6 +103,7 @@ def volume_chart(days: list[dt.date], series: dict[str, list[int]], uri: bool = 
     return _svg_uri(fig, uri)
 
 
+@_one_at_a_time
 def tone_chart(days: list[dt.date], values: list[float | None], uri: bool = True) -> str:
     """Net tone per day (None: no toned mention that day, left as a gap) on a fixed −1…+1 scale."""
     import matplotlib.dates as mdates
