@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -22,7 +21,6 @@ from monitor.outputs.export import clean_text
 from monitor.outputs.report import CSS
 from monitor.web import pages
 
-log = logging.getLogger(__name__)
 # The weekly report's look (monitor/outputs/report.py), plus navigation, forms and the marked sentences.
 STYLESHEET = CSS + """
 header.top{background:#1d2330;margin:-10px -10px 10px;padding:8px 10px}
@@ -53,8 +51,8 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 # correction kinds and values as the pages say them
-WORDS = {"tone": "nada", "mention": "sebutan", "article": "artikel", "negative": "negatif", "neutral": "netral",
-         "positive": "positif", "wrong": "salah sebut", "right": "benar", "irrelevant": "tidak relevan", "relevant": "relevan"}
+WORDS = {**pages.TONE_WORDS, "tone": "nada", "mention": "sebutan", "article": "artikel", "wrong": "salah sebut",
+         "right": "benar", "irrelevant": "tidak relevan", "relevant": "relevan"}
 DOWNLOADS = {"summary.csv": ("csv", 0), "stories.csv": ("csv", 1), "xlsx": ("xlsx", 0)}
 
 

@@ -10,7 +10,7 @@ lower-cased text, so `%` and `_` are plain characters).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
@@ -44,17 +44,15 @@ def _window(con: duckdb.DuckDBPyConnection, agencies: list[str], first: dt.date,
                 f"WHERE agency_id IN ({marks}) AND day >= ? AND day < ?", [*agencies, first, until])
 
 
-def _figures(con: duckdb.DuckDBPyConnection, since: dt.date, until: dt.date, source: str = "window_mentions",
-             agencies: list[str] | None = None) -> dict[str, dict]:
-    """agency -> mentions, stories, tone counts, net tone, corrected tones over [since, until) of `source`."""
-    rows = dict_rows(con, f"""
+def _figures(con: duckdb.DuckDBPyConnection, since: dt.date, until: dt.date) -> dict[str, dict]:
+    """agency -> mentions, stories, tone counts, net tone, corrected tones over [since, until) of `window_mentions`."""
+    rows = dict_rows(con, """
         SELECT agency_id, count(*) AS mentions, count(DISTINCT cluster_id) AS stories,
                count(*) FILTER (tone = 'positive') AS positive, count(*) FILTER (tone = 'neutral') AS neutral,
                count(*) FILTER (tone = 'negative') AS negative, count(tone) AS toned,
                round((count(*) FILTER (tone = 'positive') - count(*) FILTER (tone = 'negative')) / nullif(count(tone), 0), 3) AS net_tone,
                count(*) FILTER (corrected) AS corrected
-        FROM {source} WHERE day >= ? AND day < ? AND (? OR list_contains(?, agency_id))
-        GROUP BY agency_id""", [since, until, agencies is None, agencies or []])
+        FROM window_mentions WHERE day >= ? AND day < ? GROUP BY agency_id""", [since, until])
     return {r["agency_id"]: r for r in rows}
 
 
@@ -204,7 +202,6 @@ class StoryFilter:
     text: str | None = None      # substring of title or lead, any case
     order: str = "newest"        # newest | negative (most negative first) | carried (most outlets first)
     page: int = 1
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 ORDERS = {"newest": "first_ts DESC, cluster_id",
