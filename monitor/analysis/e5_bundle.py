@@ -224,11 +224,21 @@ def pad_ids(sequences: list[list[int]], pad_id: int) -> tuple[np.ndarray, np.nda
     return ids, mask
 
 
-def length_sorted_batches(encoded: list[list[int]], batch_size: int, pad_id: int):
-    """Yield (row indices, ids, mask) over inputs sorted by length, so a batch pads little."""
+def length_sorted_batches(encoded: list[list[int]], batch_size: int, pad_id: int, attention_budget: int | None = None):
+    """Yield (row indices, ids, mask) over inputs sorted by length, so a batch pads little.
+
+    `attention_budget`: at most this many rows × tokens² per batch (one attention matrix per head grows as that, and
+    it is most of an encoder's working memory), so a batch of long texts is cut into fewer rows; a single row always
+    goes through. None: `batch_size` rows whatever their length."""
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
-    for start in range(0, len(order), batch_size):
-        rows = order[start : start + batch_size]
+    rows: list[int] = []
+    for index in order:
+        tokens = len(encoded[index])
+        if rows and (len(rows) == batch_size or (attention_budget and (len(rows) + 1) * tokens ** 2 > attention_budget)):
+            yield (rows, *pad_ids([encoded[i] for i in rows], pad_id))
+            rows = []
+        rows.append(index)
+    if rows:
         yield (rows, *pad_ids([encoded[i] for i in rows], pad_id))
 
 

@@ -27,6 +27,9 @@ import numpy as np
 log = logging.getLogger(__name__)
 Kind = Literal["query", "passage"]
 E5_PREFIX = {"query": "query: ", "passage": "passage: "}
+# onnx-e5 batches hold at most batch_size × 128² attention cells per head (the tone model's longest input): a batch of
+# 512-token texts then has 2 rows, which keeps a run's memory flat (docs/performance.md); vectors do not depend on it
+ATTENTION_TOKENS = 128
 
 
 class Engine(Protocol):
@@ -67,9 +70,6 @@ class OnnxE5Engine:
         """The bundle and tokenizer (`self.bundle`, `self.tokenizer`; ~100 MB) are the tone model's too: pass them
         on (monitor/analysis/tone_serve.load_tone_model) rather than building a second pair."""
         import json
-        import os
-
-        import onnxruntime
 
         from monitor.analysis.e5_bundle import E5Tokenizer, read_bundle
 
@@ -79,10 +79,7 @@ class OnnxE5Engine:
         self.bundle = read_bundle()
         self.tokenizer = E5Tokenizer(self.bundle)
         self.batch_size, self.max_length, self.dim = batch_size, max_length, 384
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
-        options.log_severity_level = 3
-        self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.session = onnx_session(path, threads)
         meta = json.loads((Path(model_dir) / "meta.json").read_text(encoding="utf-8"))
         self.name = f"onnx-e5:{meta['sha1']}:multilingual-e5-small-{meta['weights']}"
 
@@ -91,10 +88,36 @@ class OnnxE5Engine:
 
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         encoded = self.tokenizer.encode([E5_PREFIX[kind] + t for t in texts], self.max_length)
-        for rows, ids, mask in length_sorted_batches(encoded, self.batch_size, self.tokenizer.pad_id):
+        for rows, ids, mask in length_sorted_batches(encoded, self.batch_size, self.tokenizer.pad_id,
+                                                     self.batch_size * ATTENTION_TOKENS ** 2):
             embeds = self.bundle.word_rows(ids).astype(np.float32)
             out[rows] = self.session.run(["embeddings"], {"inputs_embeds": embeds, "attention_mask": mask})[0]
         return out
+
+
+_shared_arena = False
+
+
+def onnx_session(path: Path, threads: int | None = None):
+    """An ONNX Runtime CPU session on `path` with `threads` intra-op threads (None: one per CPU). Every session of
+    the process draws from one shared memory arena: the topic engine and the tone model run one after the other,
+    so one arena sized for the larger serves both (a run's peak RSS 725 → 634 MB on real leads with two sessions,
+    same speed; docs/performance.md)."""
+    import os
+
+    import onnxruntime
+
+    global _shared_arena
+    if not _shared_arena:
+        memory = onnxruntime.OrtMemoryInfo("Cpu", onnxruntime.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0,
+                                           onnxruntime.OrtMemType.DEFAULT)
+        onnxruntime.create_and_register_allocator(memory, onnxruntime.OrtArenaCfg(0, 0, -1, -1))
+        _shared_arena = True
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads or os.cpu_count() or 1
+    options.log_severity_level = 3
+    options.add_session_config_entry("session.use_env_allocators", "1")
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 def pick_device(requested: str = "auto") -> str:

@@ -76,16 +76,15 @@ class OnnxTone(_ToneBase):
                  tokenizer: E5Tokenizer | None = None):
         super().__init__(model_dir, bundle, batch_size, tokenizer)
         try:
-            import onnxruntime
+            import onnxruntime  # noqa: F401
         except ImportError as exc:
             raise ToneModelError("onnxruntime is not installed (pip install onnxruntime)") from exc
+        from monitor.analysis.engines import onnx_session
+
         path = self.model_dir / "tone.onnx"
         if not path.exists():
             raise ToneModelError(f"{path} not found")
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
-        options.log_severity_level = 3
-        self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.session = onnx_session(path, threads)
         self.version = self._fingerprint("tone.onnx")
 
     def _run(self, ids, mask):
