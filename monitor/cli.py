@@ -193,6 +193,8 @@ def demo(db: str | None = typer.Option(None, "--db", help="Keep the demo databas
 def analyze(text: str | None = typer.Option(None, "--text", help="Text to score."),
             target: str | None = typer.Option(None, "--target", help="Agency id to judge the tone toward."),
             jsonl: Path | None = typer.Option(None, "--jsonl", help='File of {"text": ..., "target": optional} lines.'),
+            target_only: bool = typer.Option(False, "--target-only", help="Only the tone toward each item's target "
+                                             "(every item needs one): no document tone or topics, one model pass."),
             config: str = ConfigOption) -> None:
     """Score arbitrary text: tone, probabilities, topics, detected agencies (JSON lines)."""
     from monitor.runner import build_analyzer, matcher, read_text_items, score_texts
@@ -205,14 +207,16 @@ def analyze(text: str | None = typer.Option(None, "--text", help="Text to score.
     except ValueError as exc:
         raise fail(EXIT_CONFIG, str(exc)) from None
     known = {a.id for a in cfg.agencies}
-    for item in items:
+    for number, item in enumerate(items, 1):
         if item.get("target") and item["target"] not in known:
             raise fail(EXIT_CONFIG, f"unknown agency id {item['target']!r}")
+        if target_only and not item.get("target"):
+            raise fail(EXIT_CONFIG, f"--target-only: item {number} has no target")
     with exit_codes():
         analyzer = build_analyzer(cfg)
     agency_matcher = matcher(cfg)
     for start in range(0, len(items), 256):  # batched through the model, printed as each chunk is done
-        for result in score_texts(analyzer, agency_matcher, items[start:start + 256]):
+        for result in score_texts(analyzer, agency_matcher, items[start:start + 256], target_only):
             typer.echo(json.dumps(result, ensure_ascii=False))
 
 

