@@ -288,6 +288,7 @@ class AlertRow:
     attempts: int = 0
     last_error: str | None = None
     attachments: list[str] = field(default_factory=list)  # files an e-mail attaches (the weekly report PDF)
+    delivered_to: list[str] = field(default_factory=list)  # channels that already have it: webhook, email
 
 
 @dataclass
@@ -300,6 +301,7 @@ class AlertUpdate:
     sent_at: dt.datetime | None
     attempts: int
     last_error: str | None = None
+    delivered_to: list[str] = field(default_factory=list)
 
 
 @dataclass

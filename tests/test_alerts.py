@@ -108,6 +108,34 @@ def test_email_alerts_through_smtp(tmp_path):
         smtp.close()
 
 
+def test_a_retry_sends_only_to_the_channel_that_failed(server, tmp_path):
+    server.routes["/hook"] = Reply(200, b"ok")
+    store = failing_feed_store(tmp_path)
+    settings = settings_with(webhook_url=server.url("/hook"), smtp=SmtpSettings(
+        host="127.0.0.1", port=9, sender="monitor@humas.test", to=["kepala@humas.test"], starttls=False))
+    mails = []
+
+    def refuse_then_take(smtp, alert):
+        if len(mails) < 2:
+            mails.append(None)
+            raise ConnectionRefusedError("SMTP down")
+        mails.append(alert.alert_key)
+
+    first = process(store, settings, NOW, senders={"email": refuse_then_take})
+    assert first == {"new": 2, "sent": 0, "failed": 2}
+    with store.session(read_only=True) as con:
+        assert con.execute("SELECT list_sort(list(delivered_to[1])), count(*) FILTER (sent_at IS NULL) FROM alerts").fetchone() \
+            == (["webhook", "webhook"], 2)
+    assert process(store, settings, NOW + dt.timedelta(hours=1), senders={"email": refuse_then_take}) == \
+        {"new": 0, "sent": 2, "failed": 0}
+    posts = [r for r in server.requests if r.method == "POST"]
+    assert len(posts) == 2  # one webhook post per alert, not one per attempt
+    assert sorted(m for m in mails if m) == ["feed:antara-terkini:2026-11-26T21:00:00+00:00", "run:r1"]
+    with store.session(read_only=True) as con:
+        assert con.execute("SELECT list_sort(delivered_to), attempts FROM alerts ORDER BY alert_key").fetchall() == \
+            [(["email", "webhook"], 2)] * 2
+
+
 def test_the_weekly_report_alert_attaches_the_pdf_and_names_the_files(server, tmp_path):
     smtp = TinySMTP()
     try:

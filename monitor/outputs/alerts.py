@@ -4,8 +4,9 @@ accept) and/or by e-mail (SMTP). The report's files are attached to the e-mail (
 a larger or missing one is named instead) and named in the webhook text (a webhook cannot carry files).
 
 Each alert has a key (spike:<agency>:<day>, feed:<feed>:<failing since>, run:<run id>) and is stored once in the
-`alerts` table; sending is retried on later runs until it succeeds; a failure to send is logged and recorded,
-never raised into the job.
+`alerts` table; sending is retried on later runs until every configured channel has it (`delivered_to`: a channel
+that took it is not sent it again while another is retried); a failure to send is logged and recorded, never
+raised into the job.
 """
 
 from __future__ import annotations
@@ -103,19 +104,22 @@ def process(store: Store, settings, now: dt.datetime | None = None, senders=None
         new = collect(con, settings, now)
         if new:
             write_batch(con, Batch.from_records(new), store.local_time)
-        pending = [AlertRow(alert_key=k, kind=kind, subject=subject, body=body, attempts=attempts, attachments=files or [])
-                   for k, kind, subject, body, attempts, files in con.execute(
-                       "SELECT alert_key, kind, subject, body, attempts, attachments FROM alerts WHERE sent_at IS NULL "
-                       "ORDER BY created_at, alert_key").fetchall()]
+        pending = [AlertRow(alert_key=k, kind=kind, subject=subject, body=body, attempts=attempts, attachments=files or [],
+                            delivered_to=delivered or [])
+                   for k, kind, subject, body, attempts, files, delivered in con.execute(
+                       "SELECT alert_key, kind, subject, body, attempts, attachments, delivered_to FROM alerts "
+                       "WHERE sent_at IS NULL ORDER BY created_at, alert_key").fetchall()]
+    channels = {name: send for name, send in (("webhook", senders.get("webhook", send_webhook) if cfg.webhook_url else None),
+                                              ("email", senders.get("email", send_email) if cfg.smtp else None)) if send}
     updates, sent, failed = [], 0, 0
     for alert in pending:
-        errors = []
-        for name, send in (("webhook", senders.get("webhook", send_webhook) if cfg.webhook_url else None),
-                           ("email", senders.get("email", send_email) if cfg.smtp else None)):
-            if send is None:
+        errors, delivered = [], list(alert.delivered_to)
+        for name, send in channels.items():
+            if name in delivered:
                 continue
             try:
                 send(cfg.webhook_url if name == "webhook" else cfg.smtp, alert)
+                delivered.append(name)
             except Exception as exc:  # any transport failure: recorded, retried next time
                 errors.append(f"{name}: {type(exc).__name__}: {str(exc)[:200]}")
                 log.warning("alert %s not sent by %s: %s", alert.alert_key, name, exc)
@@ -123,7 +127,7 @@ def process(store: Store, settings, now: dt.datetime | None = None, senders=None
         sent += ok
         failed += not ok
         updates.append(AlertUpdate(alert_key=alert.alert_key, sent_at=now if ok else None, attempts=alert.attempts + 1,
-                                   last_error="; ".join(errors) or None))
+                                   last_error="; ".join(errors) or None, delivered_to=delivered))
     if updates:
         store.write(Batch.from_records(updates))
     return {"new": len(new), "sent": sent, "failed": failed}
