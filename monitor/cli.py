@@ -35,7 +35,7 @@ from monitor.cli_common import (
     load_config_checked,
 )
 from monitor.cli_web import corrections_app, serve, users_app
-from monitor.follow import config_summary, search_feeds_by_agency
+from monitor.follow import config_summary, search_feeds_by_agency, search_queries
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -127,12 +127,15 @@ def run(config: str = ConfigOption, db: str = DbOption,
 @feeds_app.command("check")
 def feeds_check(config: str = ConfigOption,
                 fetch: bool = typer.Option(False, "--fetch", help="Probe each feed once over the network."),
-                only: list[str] | None = typer.Option(None, "--feed", help="Only these feed names.")) -> None:
+                only: list[str] | None = typer.Option(None, "--feed", help="Only these feed names."),
+                queries: bool = typer.Option(False, "--queries", help="Print the followed agencies' search queries.")) -> None:
     """Validate feeds.yaml and, with --fetch, probe each feed once (nothing is written; exit 1 if one cannot be read)."""
     cfg = load_config_checked(config)
     if unknown := sorted(set(only or []) - {f.name for f in cfg.feeds}):
         raise fail(EXIT_CONFIG, f"{config}: no feed named {', '.join(unknown)}")
     typer.echo(f"{config}: valid: {config_summary(cfg)}")
+    for line in (search_queries(cfg.feeds) or ["no agency is followed (settings.follow)"]) if queries else []:
+        typer.echo(line)
     if not fetch:
         return
     from monitor.ingest.probe import probe_feeds

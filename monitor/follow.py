@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 # No import of monitor.config: parse_config calls this module, so agencies come in as its validated AgencyConfig
 # objects (read by attribute) and feeds go out as feeds.yaml entries (dicts) that parse_config validates.
@@ -137,3 +137,21 @@ def config_summary(config: Any) -> str:
             f"agencies, {len(config.topics)} topics"
             + (f"; {sum(map(len, follows.values()))} of the feeds search for {len(follows)} followed agencies"
                if follows else ""))
+
+
+def search_queries(feeds: list[Any]) -> list[str]:
+    """One line per search feed of a followed agency (FeedConfig): its name, the query as typed into Google News
+    and its word count against Google's 32, then the phrases left over the query limit, if any; [] when no agency
+    is followed. For `monitor feeds check --queries`."""
+    lines: list[str] = []
+    said: set[str] = set()
+    for feed in feeds:
+        if not feed.follows:
+            continue
+        query = parse_qs(urlsplit(feed.url).query).get("q", [""])[0]
+        lines.append(f"{feed.name:<28} {query}  ({query_words(query)} words)")
+        left_out = (feed.notes or "").partition("left out: ")[2]
+        if left_out and feed.follows not in said:  # every feed of the agency carries the same note
+            lines.append(f"{'':<28} left out (over {MAX_FEEDS_PER_AGENCY} queries): {left_out}")
+        said.add(feed.follows)
+    return lines

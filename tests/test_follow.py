@@ -9,7 +9,7 @@ from test_pipeline import HTML, RSS, Clock, run
 from monitor.config import AgencyConfig
 from monitor.dev.localserver import Reply
 from monitor.errors import ConfigError
-from monitor.follow import MAX_QUERY_WORDS, config_summary, pack_queries, query_words, search_phrases, search_url
+from monitor.follow import MAX_QUERY_WORDS, config_summary, pack_queries, query_words, search_phrases, search_queries, search_url
 from monitor.outputs.status import collect_status, render_status
 
 from helpers import PARAGRAPHS, article_html, make_config, rss
@@ -61,6 +61,13 @@ def test_followed_agencies_get_feeds_like_any_other():
     assert (kpk.kind, kpk.follows, kpk.fallback, kpk.outlet) == ("google_news", "kpk", "none", "Google News")
     assert "phrases over the query limit left out" in config.feeds[3].notes  # never dropped silently
     assert config_summary(config).endswith("; 4 of the feeds search for 2 followed agencies")
+    lines = search_queries(config.feeds)
+    assert [line.split()[0] for line in lines if not line.startswith(" ")] == names[1:]
+    assert lines[0].startswith('follow-kpk ') and 'when:1d "Komisi Pemberantasan Korupsi" OR "KPK" OR' in lines[0]
+    assert all(int(line.rsplit("(", 1)[1].split()[0]) <= MAX_QUERY_WORDS for line in lines if "words)" in line)
+    left_out = [line for line in lines if "left out (over 3 queries)" in line]
+    assert len(left_out) == 1 and "sebutan panjang nomor 11 untuk lembaga ini" in left_out[0]  # said once per agency
+    assert search_queries(config.feeds[:1]) == []
 
 
 def test_an_unknown_followed_id_or_a_clashing_feed_name_is_a_config_error_naming_the_entry():
