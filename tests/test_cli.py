@@ -100,6 +100,9 @@ def test_feeds_discover_prints_ready_to_paste_entries_and_feeds_check_counts_fol
     assert entries[0]["url"] == f"{server.base}/rss" and entries[0]["outlet"] == "Warta Uji"
     check = CliRunner().invoke(app, ["feeds", "check"], env=env)
     assert check.exit_code == 0 and "; 1 of the feeds search for 1 followed agencies" in check.output
+    queries = CliRunner().invoke(app, ["feeds", "check", "--queries"], env=env)
+    assert queries.exit_code == 0 and queries.output.splitlines()[1].startswith("follow-kpk ")
+    assert 'when:1d "Komisi Pemberantasan Korupsi" OR "KPK"' in queries.output
     unknown = CliRunner().invoke(app, ["feeds", "check", "--fetch", "--feed", "tidak-ada"], env=env)
     assert unknown.exit_code == 2 and "no feed named tidak-ada" in unknown.output
 
