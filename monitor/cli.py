@@ -134,8 +134,8 @@ def feeds_check(config: str = ConfigOption,
     if unknown := sorted(set(only or []) - {f.name for f in cfg.feeds}):
         raise fail(EXIT_CONFIG, f"{config}: no feed named {', '.join(unknown)}")
     typer.echo(f"{config}: valid: {config_summary(cfg)}")
-    for line in (search_queries(cfg.feeds) or ["no agency is followed (settings.follow)"]) if queries else []:
-        typer.echo(line)
+    for query_line in (search_queries(cfg.feeds) or ["no agency is followed (settings.follow)"]) if queries else []:
+        typer.echo(query_line)
     if not fetch:
         return
     from monitor.ingest.probe import probe_feeds
@@ -205,16 +205,13 @@ def analyze(text: str | None = typer.Option(None, "--text", help="Text to score.
     cfg = load_config_checked(config)
     if (text is None) == (jsonl is None):
         raise fail(EXIT_CONFIG, "give exactly one of --text or --jsonl")
+    known = {a.id for a in cfg.agencies}
+    if jsonl is None and (target and target not in known or target_only and not target):
+        raise fail(EXIT_CONFIG, f"unknown agency id {target!r}" if target else "--target-only needs --target")
     try:
-        items = [{"text": text, "target": target}] if jsonl is None else read_text_items(jsonl)
+        items = [{"text": text, "target": target}] if jsonl is None else read_text_items(jsonl, known, target_only)
     except ValueError as exc:
         raise fail(EXIT_CONFIG, str(exc)) from None
-    known = {a.id for a in cfg.agencies}
-    for number, item in enumerate(items, 1):
-        if item.get("target") and item["target"] not in known:
-            raise fail(EXIT_CONFIG, f"unknown agency id {item['target']!r}")
-        if target_only and not item.get("target"):
-            raise fail(EXIT_CONFIG, f"--target-only: item {number} has no target")
     with exit_codes():
         analyzer = build_analyzer(cfg)
     agency_matcher = matcher(cfg)

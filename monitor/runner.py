@@ -153,8 +153,9 @@ def reanalyze(store: Store, analyzer: Analyzer, since: dt.datetime | None = None
     return done
 
 
-def read_text_items(jsonl: Path) -> list[dict[str, Any]]:
-    """The {"text": ..., "target": optional} objects of a JSON-lines file. Raises ValueError naming file and line."""
+def read_text_items(jsonl: Path, agency_ids: set[str], require_target: bool = False) -> list[dict[str, Any]]:
+    """The {"text": ..., "target": optional} objects of a JSON-lines file; a target must be one of `agency_ids`,
+    and present on every line when `require_target`. Raises ValueError naming file and line."""
     items = []
     for number, line in enumerate(jsonl.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
@@ -165,6 +166,10 @@ def read_text_items(jsonl: Path) -> list[dict[str, Any]]:
             raise ValueError(f"{jsonl}:{number}: {exc}") from None
         if not isinstance(item, dict) or not isinstance(item.get("text"), str):
             raise ValueError(f"{jsonl}:{number}: expected an object with a string 'text'")
+        if item.get("target") and item["target"] not in agency_ids:
+            raise ValueError(f"{jsonl}:{number}: unknown agency id {item['target']!r}")
+        if require_target and not item.get("target"):
+            raise ValueError(f"{jsonl}:{number}: no 'target' (--target-only needs one on every line)")
         items.append(item)
     return items
 

@@ -101,6 +101,26 @@ def test_topics_threshold_margin_and_keyword_boost():
     assert [t for t, _ in model.assign(scores)[0]] == ["bencana", "kesehatan"]  # within the margin
 
 
+def test_the_topic_version_names_the_topics_not_the_last_bits_of_their_vectors():
+    config = make_config([])
+
+    class Jittery(HashingEngine):  # the same model whose vectors move in the last bits (as with another batch size)
+        def __init__(self, jitter):
+            super().__init__()
+            self.jitter = np.float32(jitter)
+
+        def embed(self, texts, kind="query"):
+            return super().embed(texts, kind) + self.jitter
+
+    first = TopicModel.from_config(config.topics, EmbeddingCache(Jittery(0)))
+    again = TopicModel.from_config(config.topics, EmbeddingCache(Jittery(1e-7)))
+    assert not np.array_equal(first.vectors, again.vectors) and first.version == again.version
+    edited = [t.model_copy(update={"description": t.description + " dan lainnya"}) if i == 0 else t
+              for i, t in enumerate(config.topics)]
+    assert TopicModel.from_config(edited, EmbeddingCache(HashingEngine())).version != first.version
+    assert TopicModel.from_config(config.topics, EmbeddingCache(HashingEngine()), threshold=0.9).version != first.version
+
+
 def test_analysis_rows_for_articles_and_mentions():
     config = make_config([])
     analyzer = Analyzer(HashingEngine(), toy_head(HashingEngine()), config.topics, topic_threshold=-1.0, topic_margin=0.0)
@@ -169,6 +189,19 @@ def test_transformers_engine_loads_a_local_model_and_mean_pools(tmp_path):
     assert not np.allclose(engine.embed(["warga"], "passage")[0], again[0])  # e5 prefixes are applied
 
 
+def test_a_transformers_engine_beside_the_tone_model_keeps_its_own_tokenizer(tmp_path):
+    pytest.importorskip("torch", reason="the transformers engine is the optional 'hf' extra")
+    from monitor.analysis.analyze import build_analyzer, shared_e5_parts
+    from monitor.analysis.engines import TransformersEngine
+
+    config = make_config([], analysis={"engine": "transformers", "model": _tiny_bert(tmp_path), "cache_dir": str(tmp_path / "c"),
+                                       "device": "cpu"})
+    analyzer = build_analyzer(config.settings, config.topics, config.agencies)
+    assert isinstance(analyzer.engine, TransformersEngine) and shared_e5_parts(analyzer.engine) == {}
+    assert analyzer.tone(["KPK menahan tersangka suap."]).shape == (1, 3)
+    assert analyzer.tone_toward(["KPK menahan tersangka suap."], ["kpk"]).shape == (1, 3)
+
+
 def test_hf_classifier_maps_labels(tmp_path):
     pytest.importorskip("torch", reason="the hf-classifier is the optional 'hf' extra")
     from monitor.analysis.analyze import HFClassifierSentiment
@@ -196,3 +229,27 @@ def test_training_command_code_on_tiny_data(tmp_path):
     head = LinearHead.load(tmp_path / "out" / "head")
     assert head.meta["engine"] == "hashing-64" and head.meta["alpha"] in (0.5, 1.0)
     assert list((tmp_path / "cache").glob("*.npz"))  # embeddings cached for the next training run
+
+
+def test_onnx_batches_fill_every_row_and_only_the_last_run_releases_the_arena():
+    from monitor.analysis.e5_bundle import length_sorted_batches
+    from monitor.analysis.engines import run_onnx_batches
+
+    class Bundle:
+        def word_rows(self, ids):
+            return ids[..., None].astype(np.float16).repeat(2, axis=-1)
+
+    class Session:
+        def __init__(self):
+            self.options = []
+
+        def run(self, outputs, inputs, options=None):
+            self.options.append(options)
+            return [inputs["inputs_embeds"].sum(axis=(1, 2))[:, None]]
+
+    session = Session()
+    encoded = [[3] * n for n in (5, 1, 4, 2, 3)]
+    out = run_onnx_batches(session, "embeddings", Bundle(), length_sorted_batches(encoded, 2, 0), np.zeros((5, 1)))
+    assert out[:, 0].tolist() == [30, 6, 24, 12, 18]  # each row back in its place
+    assert session.options[:-1] == [None, None]
+    assert session.options[-1].get_run_config_entry("memory.enable_memory_arena_shrinkage") == "cpu:0"

@@ -249,7 +249,9 @@ def test_analyze_command_text_target_and_jsonl(tmp_path):
     bad = cli("analyze", "--text", "x", "--target", "tidak-ada", "--config", str(ROOT / "feeds.yaml"))
     assert bad.returncode == 2 and "unknown agency id" in bad.stderr
     only = cli("analyze", "--jsonl", str(lines), "--target-only", "--config", str(ROOT / "feeds.yaml"))
-    assert only.returncode == 2 and "--target-only: item 1 has no target" in only.stderr and not only.stdout
+    assert only.returncode == 2 and f"{lines}:1: no 'target'" in only.stderr and not only.stdout
+    alone = cli("analyze", "--text", "KPK menahan tersangka.", "--target-only", "--config", str(ROOT / "feeds.yaml"))
+    assert alone.returncode == 2 and "--target-only needs --target" in alone.stderr
     lines.write_text('{"text": "KPK menahan tersangka.", "target": "kpk"}\n', encoding="utf-8")
     only = cli("analyze", "--jsonl", str(lines), "--target-only", "--config", str(ROOT / "feeds.yaml"))
     out = json.loads(only.stdout)

