@@ -121,6 +121,24 @@ def test_the_topic_version_names_the_topics_not_the_last_bits_of_their_vectors()
     assert TopicModel.from_config(config.topics, EmbeddingCache(HashingEngine()), threshold=0.9).version != first.version
 
 
+def test_the_tone_version_names_what_makes_the_tone_and_nothing_else():
+    from monitor.analysis.aggregate import aggregator
+
+    config = make_config([])
+    head = toy_head(HashingEngine())
+    plain = Analyzer(HashingEngine(), head)
+    with_topics = Analyzer(HashingEngine(), head, config.topics, topic_threshold=0.5)
+    assert plain.version != with_topics.version and plain.tone_version == with_topics.tone_version
+    assert plain.tone_version.startswith("hashing-64|")  # a head reads the engine's vectors: the engine is named
+    polar = Analyzer(HashingEngine(), head, aggregation=aggregator("polar", 0.7), aggregation_name="polar@0.7")
+    assert polar.tone_version != plain.tone_version and polar.version == plain.version
+
+    class TargetModel:  # a model that reads text itself (tone-e5, hf-classifier): the engine is not named
+        classes, version = ("negative", "neutral", "positive"), "tone-e5:abc"
+
+    assert Analyzer(HashingEngine(), TargetModel()).tone_version == "tone-e5:abc|weighted"
+
+
 def test_analysis_rows_for_articles_and_mentions():
     config = make_config([])
     analyzer = Analyzer(HashingEngine(), toy_head(HashingEngine()), config.topics, topic_threshold=-1.0, topic_margin=0.0)
@@ -134,6 +152,7 @@ def test_analysis_rows_for_articles_and_mentions():
     assert len(doc.topics) == 1  # the best topic only: margin 0
     tones = {r.agency_id: r for r in rows.of(MentionToneRow)}
     assert tones["kpk"].tone == "negative" and tones["kpk"].sentences_scored == 1
+    assert {r.model_version for r in tones.values()} == {analyzer.tone_version}
     assert tones["polri"].sentences_scored == 1  # no sentence: the title is scored
 
 
@@ -154,8 +173,8 @@ def test_reanalysis_replaces_rows_and_is_idempotent(tmp_path):
     second = Analyzer(HashingEngine(), other_head)
     reanalyze(store, second, since=NOW - dt.timedelta(days=1), until=NOW + dt.timedelta(days=1), now=NOW)
     with store.session(read_only=True) as con:
-        versions = "SELECT DISTINCT model_version FROM article_analysis UNION SELECT DISTINCT model_version FROM mention_tone"
-        assert con.execute(versions).fetchall() == [(second.version,)]
+        assert con.execute("SELECT DISTINCT model_version FROM article_analysis").fetchall() == [(second.version,)]
+        assert con.execute("SELECT DISTINCT model_version FROM mention_tone").fetchall() == [(second.tone_version,)]
     assert reanalyze(store, second, since=NOW + dt.timedelta(days=1), now=NOW) == 0
 
 
@@ -253,3 +272,20 @@ def test_onnx_batches_fill_every_row_and_only_the_last_run_releases_the_arena():
     assert out[:, 0].tolist() == [30, 6, 24, 12, 18]  # each row back in its place
     assert session.options[:-1] == [None, None]
     assert session.options[-1].get_run_config_entry("memory.enable_memory_arena_shrinkage") == "cpu:0"
+
+
+def test_status_names_the_tone_version_in_use_and_the_articles_left_on_another(tmp_path):
+    from monitor.outputs.status import collect_status, render_status
+
+    tmp_db = str(tmp_path / "s.duckdb")
+    store = Store(tmp_db)
+    articles = [{"article_id": a, "title": "KPK", "lead": "KPK.", "status": "ok", "published_at": NOW, "fetched_at": NOW}
+                for a in ("a1", "a2", "a3")]
+    mentions = [{"article_id": a, "agency_id": "kpk", "mention_count": 1, "in_title": True, "in_lead": True,
+                 "forms": ["KPK"], "sentences": ["KPK."], "legacy_name": False} for a in ("a1", "a2", "a3")]
+    tones = [{"article_id": a, "agency_id": "kpk", "model_version": version, "tone": "neutral", "p_negative": 0.1,
+              "p_neutral": 0.8, "p_positive": 0.1, "analyzed_at": NOW + dt.timedelta(minutes=minutes)}
+             for a, version, minutes in (("a1", "tone-old|weighted", 0), ("a2", "tone-old|weighted", 0), ("a3", "tone-new|polar@0.7", 5))]
+    store.write(batch(articles=articles, mentions=mentions, mention_tone=tones))
+    text = render_status(collect_status(tmp_db, now=NOW + dt.timedelta(hours=1)))
+    assert "tone toward agencies by: tone-new|polar@0.7 (other versions in 2 articles: run monitor reanalyze)" in text

@@ -123,7 +123,12 @@ class Analyzer:
 
     def __init__(self, engine, sentiment, topics=None, topic_threshold: float = 0.80, topic_margin: float = 0.03,
                  cache: EmbeddingCache | None = None, target_names: dict[str, str] | None = None,
-                 aggregation: Callable[[np.ndarray], np.ndarray] = weighted):
+                 aggregation: Callable[[np.ndarray], np.ndarray] = weighted, aggregation_name: str = "weighted"):
+        """`version` (stored with `article_analysis` rows) names the engine, the sentiment model and the topic
+        settings; `tone_version` (stored with `mention_tone` rows) names only what makes the tone toward an agency:
+        the sentiment model, the engine when the model reads its embeddings (a head), and the aggregation rule
+        (`aggregation_name`, e.g. "polar@0.7"). So changing topics does not set stored tones aside, and changing
+        the rule does."""
         self.cache = cache or EmbeddingCache(engine)
         self.target_names = target_names or {}
         self._aggregate = aggregation
@@ -132,6 +137,8 @@ class Analyzer:
         self.topics = TopicModel.from_config(topics, self.cache, topic_threshold, topic_margin) if topics else None
         topic_version = self.topics.version if self.topics else "none"
         self.version = f"{engine.name}|{self.sentiment.version}|topics:{topic_version}"
+        reads_embeddings = hasattr(self.sentiment, "cache")  # a head (or the hybrid) over the engine's vectors
+        self.tone_version = (f"{engine.name}|" if reads_embeddings else "") + f"{self.sentiment.version}|{aggregation_name}"
 
     def tone(self, texts: list[str]) -> np.ndarray:
         """Class probabilities (columns in `self.sentiment.classes` order)."""
@@ -201,7 +208,7 @@ def analysis_rows(analyzer: Analyzer, articles: list[ArticleRow], mentions: list
         position += len(sentences)
         per_sentence = [analyzer.probability_columns(p) for p in each]
         out.add(MentionToneRow(article_id=mention.article_id, agency_id=mention.agency_id,
-                               model_version=analyzer.version, tone=analyzer.label(probs),
+                               model_version=analyzer.tone_version, tone=analyzer.label(probs),
                                **analyzer.probability_columns(probs), sentences_scored=len(sentences),
                                analyzed_at=now, sentence_tones=[analyzer.label(p) for p in each],
                                sentence_p_negative=[round(c["p_negative"], 4) for c in per_sentence],
@@ -224,6 +231,8 @@ def build_analyzer(settings, topics, agencies=()) -> Analyzer:
 
     analysis = settings.analysis
     engine = make_engine(settings)
+    rule = {"aggregation": aggregator(analysis.aggregation, analysis.aggregation_threshold),
+            "aggregation_name": analysis.aggregation + (f"@{analysis.aggregation_threshold:g}" if analysis.aggregation == "polar" else "")}
     if analysis.sentiment == "tone-e5":
         from monitor.analysis.tone_model import target_names
         from monitor.analysis.tone_serve import load_tone_model
@@ -231,8 +240,7 @@ def build_analyzer(settings, topics, agencies=()) -> Analyzer:
         sentiment = load_tone_model(resolve_model_path(analysis.tone_model), analysis.tone_runtime, analysis.device,
                                     analysis.batch_size, analysis.threads, **shared_e5_parts(engine))
         return Analyzer(engine, sentiment, topics, analysis.topic_threshold, analysis.topic_margin,
-                        target_names=target_names(agencies),
-                        aggregation=aggregator(analysis.aggregation, analysis.aggregation_threshold))
+                        target_names=target_names(agencies), **rule)
     if analysis.sentiment == "hf-classifier":
         if not analysis.classifier_model:
             raise RuntimeError("analysis.sentiment is hf-classifier but analysis.classifier_model is not set")
@@ -250,5 +258,5 @@ def build_analyzer(settings, topics, agencies=()) -> Analyzer:
             cache = EmbeddingCache(engine)  # shared by the hybrid's embedding head and the topics
             lexical = LexicalHead.load(path.with_name(sentiment.meta["lexical"]))
             sentiment = HybridSentiment(sentiment, lexical, float(sentiment.meta["alpha"]), cache)
-            return Analyzer(engine, sentiment, topics, analysis.topic_threshold, analysis.topic_margin, cache=cache)
-    return Analyzer(engine, sentiment, topics, analysis.topic_threshold, analysis.topic_margin)
+            return Analyzer(engine, sentiment, topics, analysis.topic_threshold, analysis.topic_margin, cache=cache, **rule)
+    return Analyzer(engine, sentiment, topics, analysis.topic_threshold, analysis.topic_margin, **rule)

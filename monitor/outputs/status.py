@@ -75,6 +75,8 @@ def collect_status(db: str, now: dt.datetime | None = None, exports_dir: str = "
         table_counts = counts(con)
         models = rows("SELECT model_version, count(*) AS articles, max(analyzed_at) AS last_used FROM article_analysis "
                       "GROUP BY 1 ORDER BY last_used DESC")
+        tone_models = rows("SELECT model_version, count(DISTINCT article_id) AS articles, max(analyzed_at) AS last_used "
+                           "FROM mention_tone GROUP BY 1 ORDER BY last_used DESC")
         events = rows("SELECT event_at, job, event, detail, slot_at FROM scheduler_events ORDER BY event_at DESC LIMIT 10")
         not_run = dict_rows(con, "SELECT job, event, slot_at, event_at, detail FROM scheduler_events "
                                  "WHERE event IN (?, ?, ?) AND event_at >= ? ORDER BY event_at DESC",
@@ -83,7 +85,7 @@ def collect_status(db: str, now: dt.datetime | None = None, exports_dir: str = "
     from pathlib import Path
 
     return {"database": db, "database_bytes": Path(db).stat().st_size, "generated_at": now, "runs": runs, "feeds": feeds,
-            "counts": table_counts, "articles_by_status": article_status, "pages_pending": pending, "models": models,
+            "counts": table_counts, "articles_by_status": article_status, "pages_pending": pending, "models": models, "tone_models": tone_models,
             "scheduler_events": events, "scheduler_not_run": not_run, "alerts": alerts, "follow_coverage": coverage,
             "last_export": newest_file(exports_dir, "monitor-weekly-*"), "last_report": newest_file(reports_dir, "*.html")}
 
@@ -129,10 +131,11 @@ def render_status(report: dict, local: LocalTime | None = None) -> str:
     for key, label in (("last_export", "last export"), ("last_report", "last report")):
         item = report.get(key)
         lines.append(f"{label}: " + (f"{item['path']} ({_fmt(item['modified'])})" if item else "none yet"))
-    if report["models"]:
-        lines.append("model in use: " + report["models"][0]["model_version"] +
-                     (f" (other versions in {sum(m['articles'] for m in report['models'][1:])} articles: run monitor reanalyze)"
-                      if len(report["models"]) > 1 else ""))
+    for key, label in (("models", "model in use"), ("tone_models", "tone toward agencies by")):
+        if report[key]:  # views read only the newest version's rows: older ones wait for reanalyze
+            lines.append(f"{label}: " + report[key][0]["model_version"] +
+                         (f" (other versions in {sum(m['articles'] for m in report[key][1:])} articles: run monitor reanalyze)"
+                          if len(report[key]) > 1 else ""))
     if report["scheduler_events"]:
         lines += ["", "scheduler events:"] + [f"  {_fmt(e['event_at'])}  {e['job']:<7} {e['event']:<8} {e['detail']}"
                                               for e in report["scheduler_events"]]
